@@ -1,0 +1,177 @@
+//! The method table: every Bitrix24 method Roster serves, its scope, and dispatch by
+//! name. One file per method family; each has a `run(call, params) -> Reply`.
+
+mod batch;
+mod department;
+mod system;
+mod user_add;
+mod user_get;
+mod user_info;
+mod user_update;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use roster_core::{Actor, FileId, User};
+use serde_json::Value as Json;
+
+use crate::envelope::{Reply, Timing};
+use crate::error::BxError;
+use crate::fields::{self, Flavor, Visibility};
+use crate::input::Params;
+use crate::Bitrix;
+
+/// Which scope a method needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Global ("basic") methods: no scope.
+    None,
+    /// `user`, `user_basic` or `user_brief`.
+    UserRead,
+    /// `user` only; the limited user scopes get the HTTP-200 `insufficient_scope` body.
+    UserWrite,
+    Department,
+}
+
+impl Need {
+    pub fn scope_name(self) -> Option<&'static str> {
+        match self {
+            Need::None => None,
+            Need::UserRead | Need::UserWrite => Some("user"),
+            Need::Department => Some("department"),
+        }
+    }
+}
+
+/// The methods, in the order `methods` lists them.
+pub const METHODS: &[(&str, Need)] = &[
+    ("user.fields", Need::UserRead),
+    ("user.current", Need::UserRead),
+    ("user.get", Need::UserRead),
+    ("user.search", Need::UserRead),
+    ("user.add", Need::UserWrite),
+    ("user.update", Need::UserWrite),
+    ("department.fields", Need::Department),
+    ("department.get", Need::Department),
+    ("department.add", Need::Department),
+    ("department.update", Need::Department),
+    ("department.delete", Need::Department),
+    ("user.admin", Need::None),
+    ("user.access", Need::None),
+    ("profile", Need::None),
+    ("batch", Need::None),
+    ("scope", Need::None),
+    ("methods", Need::None),
+    ("method.get", Need::None),
+    ("server.time", Need::None),
+];
+
+pub fn need_of(method: &str) -> Option<Need> {
+    METHODS.iter().find(|(m, _)| *m == method).map(|(_, n)| *n)
+}
+
+/// One authenticated call in progress.
+pub struct Call<'a> {
+    pub bx: &'a Bitrix,
+    pub actor: &'a Actor,
+    /// Scheme and host for absolute file URLs, without a trailing slash.
+    pub base_url: &'a str,
+}
+
+pub type MethodFuture<'a> = Pin<Box<dyn Future<Output = Result<Reply, BxError>> + Send + 'a>>;
+
+/// Checks the scope, then runs the method (an unknown name is `ERROR_METHOD_NOT_FOUND`).
+pub fn dispatch<'a>(call: &'a Call<'a>, method: &'a str, params: Params) -> MethodFuture<'a> {
+    Box::pin(async move {
+        let need = need_of(method).ok_or_else(BxError::method_not_found)?;
+        let scopes = &call.actor.scopes;
+        match need {
+            Need::None => {}
+            Need::UserRead if ["user", "user_basic", "user_brief"].iter().any(|s| scopes.has(s)) => {}
+            Need::UserWrite if scopes.has("user") => {}
+            Need::UserWrite if scopes.has("user_basic") || scopes.has("user_brief") => {
+                return Ok(Reply::bare_error(
+                    "insufficient_scope",
+                    "The request requires higher privileges than provided by the access token",
+                ));
+            }
+            Need::Department if scopes.has("department") => {}
+            _ => return Err(BxError::insufficient_scope()),
+        }
+        match method {
+            "user.update" => user_update::run(call, params).await,
+            "user.add" => user_add::run(call, params).await,
+            "user.get" => user_get::run(call, params, false).await,
+            "user.search" => user_get::run(call, params, true).await,
+            "user.current" => user_info::current(call).await,
+            "user.fields" => Ok(user_info::fields(call)),
+            "user.admin" => Ok(Reply::new(Json::Bool(call.actor.is_admin()))),
+            "user.access" => Ok(user_info::access(call, &params)),
+            "profile" => user_info::profile(call).await,
+            "department.fields" => Ok(department::fields()),
+            "department.get" => department::get(call, &params).await,
+            "department.add" => department::add(call, &params).await,
+            "department.update" => department::update(call, &params).await,
+            "department.delete" => department::delete(call, &params).await,
+            "batch" => batch::run(call, params).await,
+            "scope" => Ok(system::scope(call, &params)),
+            "methods" => Ok(system::methods(call, &params)),
+            "method.get" => Ok(system::method_get(call, &params)),
+            "server.time" => Ok(system::server_time()),
+            _ => Err(BxError::method_not_found()),
+        }
+    })
+}
+
+/// Runs a method with its operating-time account: refused while over the limit,
+/// counted afterwards. Returns the reply and its timings.
+pub async fn run_timed(call: &Call<'_>, method: &str, params: Params) -> Result<(Reply, Timing), BxError> {
+    let start = chrono::Utc::now();
+    let now = unix(start);
+    let counted = method != "batch";
+    let who = &call.actor.credential;
+    if counted {
+        call.bx.operating.check(who, method, now).map_err(|_| BxError::operation_time_limit())?;
+    }
+    let t0 = std::time::Instant::now();
+    let reply = dispatch(call, method, params).await?;
+    let processing = t0.elapsed().as_secs_f64();
+    let usage = if counted {
+        call.bx.operating.record(who, method, now, processing)
+    } else {
+        call.bx.operating.check(who, method, now).unwrap_or_else(|u| u)
+    };
+    let finish = chrono::Utc::now();
+    Ok((reply, Timing { start, finish, processing, operating: usage.operating, operating_reset_at: usage.reset_at }))
+}
+
+pub fn unix(t: chrono::DateTime<chrono::Utc>) -> f64 {
+    t.timestamp() as f64 + f64::from(t.timestamp_subsec_micros()) / 1e6
+}
+
+impl Call<'_> {
+    pub fn visibility(&self) -> Visibility {
+        Visibility::of(&self.actor.scopes)
+    }
+
+    /// Serialises users with the given fields, resolving photo URLs in one lookup.
+    pub async fn users_json(&self, users: &[User], codes: &[&str], flavor: Flavor) -> Result<Vec<Json>, BxError> {
+        let mut ids: Vec<FileId> = Vec::new();
+        for u in users {
+            for v in u.values() {
+                if let roster_core::Value::File(f) = v {
+                    ids.push(*f);
+                }
+            }
+        }
+        let refs = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.bx.dir.store().file_refs(ids).await.map_err(|e| BxError::from_core(e.into()))?
+        };
+        let url = |id: FileId| {
+            refs.iter().find(|r| r.id == id).map(|r| crate::files::url(self.base_url, r))
+        };
+        Ok(users.iter().map(|u| fields::user_json(u, codes, flavor, &url)).collect())
+    }
+}

@@ -1,0 +1,64 @@
+//! `user.update` (seeds 000/001, spec 2.6): only the fields sent change. Administrators
+//! may update anyone; a user only themselves, without `ACTIVE` and `UF_DEPARTMENT`.
+//! An unknown or missing ID, or no right, is 400 `ERROR_CORE` / `access_denied`.
+
+use roster_core::UserId;
+use serde_json::{Map, Value as Json};
+
+use super::Call;
+use crate::envelope::Reply;
+use crate::error::BxError;
+use crate::input::{int_of, text_of, user_patch, Params, Purpose};
+
+pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
+    let fields = flat_fields(&params);
+    let id = fields.get("ID").and_then(int_of).and_then(UserId::new).ok_or_else(BxError::access_denied)?;
+    if !call.actor.is_admin() && call.actor.id() != id {
+        return Err(BxError::access_denied());
+    }
+    let patch = user_patch(&fields, Purpose::Update)?;
+    if let Some(email) = fields.get("EMAIL").and_then(text_of) {
+        if !email.trim().is_empty() && !valid_email(email.trim()) {
+            return Err(BxError::core("Invalid e-mail address"));
+        }
+    }
+    call.bx.dir.update_user(call.actor, id, patch).await?;
+    Ok(Reply::new(Json::Bool(true)))
+}
+
+/// Upper-cased top-level fields, with a `FIELDS` object (which some clients send) merged in.
+pub fn flat_fields(params: &Params) -> Map<String, Json> {
+    let mut fields = params.upper();
+    if let Some(Json::Object(inner)) = fields.remove("FIELDS") {
+        for (k, v) in inner {
+            fields.insert(k.to_ascii_uppercase(), v);
+        }
+    }
+    fields
+}
+
+/// A plain, portal-like e-mail check: one `@`, a non-empty local part, a dotted domain.
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.len() <= 254
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_email;
+
+    #[test]
+    fn emails() {
+        assert!(valid_email("a.b@example.com"));
+        assert!(!valid_email("a@b"));
+        assert!(!valid_email("a b@example.com"));
+        assert!(!valid_email("@example.com"));
+        assert!(!valid_email("a@@example.com"));
+    }
+}

@@ -1,0 +1,251 @@
+//! The directory service: the rules between a caller and the store. Who may read or
+//! change whom, what an update may touch, how credentials authenticate. Knows nothing
+//! of HTTP, JSON or SQL; every face goes through it.
+
+use std::sync::Arc;
+
+use crate::attrs::AttrId;
+use crate::credentials::{self, NewWebhook, Scopes, Webhook};
+use crate::department::{Department, DepartmentPatch, DepartmentQuery, NewDepartment};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{DepartmentId, UserId, WebhookId};
+use crate::query::{Cond, Op, UserPage, UserQuery};
+use crate::store::{Bootstrap, Store, StoreError};
+use crate::user::{NewUser, User, UserPatch, Value};
+
+/// Who is calling, resolved from a credential.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: User,
+    pub scopes: Scopes,
+    pub credential: Credential,
+}
+
+/// Which credential authenticated the call (rate and time limits are kept per credential).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Credential {
+    Webhook(WebhookId),
+}
+
+impl Actor {
+    pub fn id(&self) -> UserId {
+        self.user.id
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.is_admin
+    }
+}
+
+/// Why a credential was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown user, or the code does not match any of the user's webhooks.
+    #[error("wrong authorization data")]
+    BadCredentials,
+    /// The credential is valid but its user may no longer act (deactivated).
+    #[error("user may not act")]
+    Inactive,
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+/// What bootstrap made, to be shown once to the operator.
+#[derive(Debug, Clone)]
+pub struct BootstrapReport {
+    pub admin_password: String,
+    pub password_generated: bool,
+    pub webhook_code: String,
+}
+
+/// Who an update may change and how.
+#[derive(Clone)]
+pub struct Directory {
+    store: Arc<dyn Store>,
+}
+
+impl Directory {
+    pub fn new(store: Arc<dyn Store>) -> Directory {
+        Directory { store }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Creates user 1 (`Admin`), department 1 and a full-scope webhook for user 1 on an
+    /// empty directory. `None` when the directory already existed (nothing is changed).
+    pub async fn bootstrap(
+        &self,
+        admin_password: Option<String>,
+        webhook_code: Option<String>,
+    ) -> CoreResult<Option<BootstrapReport>> {
+        let password_generated = admin_password.is_none();
+        let admin_password = admin_password.unwrap_or_else(|| credentials::generate_secret(16));
+        let webhook_code = webhook_code.unwrap_or_else(|| credentials::generate_secret(24));
+        let hash = credentials::hash_password(&admin_password).map_err(CoreError::Internal)?;
+        let mut patch = UserPatch::default();
+        patch.set(AttrId::named("active"), Value::Bool(true));
+        patch.set(AttrId::named("name"), Value::Text("Admin".into()));
+        patch.set(AttrId::named("last_name"), Value::Text(String::new()));
+        patch.set(AttrId::named("email"), Value::Text(String::new()));
+        patch.departments = Some(vec![DepartmentId::ROOT]);
+        let data = Bootstrap {
+            admin: NewUser { login: "Admin".into(), password_hash: Some(hash), is_admin: true, patch },
+            root_department: NewDepartment { name: "Company".into(), sort: 500, parent: None, head: None },
+            webhook: NewWebhook {
+                user: UserId::ADMIN,
+                scopes: Scopes::all(),
+                code_hash: credentials::hash_secret(&webhook_code),
+            },
+        };
+        let made = self.store.bootstrap(data).await?;
+        Ok(made.then_some(BootstrapReport { admin_password, password_generated, webhook_code }))
+    }
+
+    /// Resolves a webhook (`user` is a numeric id or a login) to an actor.
+    pub async fn authenticate_webhook(&self, user: &str, code: &str) -> Result<Actor, AuthError> {
+        let user = self.resolve_login(user).await?.ok_or(AuthError::BadCredentials)?;
+        let hooks = self.store.webhooks_of(user.id).await.map_err(CoreError::from)?;
+        // Check every hook so the time taken does not say which one matched.
+        let mut found: Option<&Webhook> = None;
+        for hook in &hooks {
+            if credentials::secret_matches(code, &hook.code_hash) && found.is_none() {
+                found = Some(hook);
+            }
+        }
+        let hook = found.ok_or(AuthError::BadCredentials)?;
+        if !user.is_active() {
+            return Err(AuthError::Inactive);
+        }
+        Ok(Actor { scopes: hook.scopes.clone(), credential: Credential::Webhook(hook.id), user })
+    }
+
+    async fn resolve_login(&self, user: &str) -> CoreResult<Option<User>> {
+        if let Ok(raw) = user.parse::<i64>() {
+            return match UserId::new(raw) {
+                Some(id) => Ok(self.store.user(id).await?),
+                None => Ok(None),
+            };
+        }
+        let found = self.store.password_of(user).await?;
+        match found {
+            Some((id, _)) => Ok(self.store.user(id).await?.filter(User::is_active)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn user(&self, id: UserId) -> CoreResult<Option<User>> {
+        Ok(self.store.user(id).await?)
+    }
+
+    /// Lists users visible to `actor`. Without effective admin mode an employee sees
+    /// employees and themselves; an extranet user sees only themselves.
+    pub async fn find_users(&self, actor: &Actor, mut query: UserQuery, admin_mode: bool) -> CoreResult<UserPage> {
+        if !(admin_mode && actor.is_admin()) {
+            let own = actor.id().get();
+            if actor.user.departments.is_empty() {
+                query.filter.push(Cond::Id { op: Op::Eq, values: vec![own] });
+            } else {
+                query.filter.push(Cond::VisibleTo(own));
+            }
+        }
+        Ok(self.store.find_users(&query).await?)
+    }
+
+    /// Whether `actor` may add users (invite right): administrators.
+    pub fn may_invite(&self, actor: &Actor) -> bool {
+        actor.is_admin()
+    }
+
+    /// Adds a user; only inviters may. Departments given must exist.
+    pub async fn add_user(&self, actor: &Actor, user: NewUser) -> CoreResult<UserId> {
+        if !self.may_invite(actor) {
+            return Err(CoreError::AccessDenied);
+        }
+        user.patch.validate().map_err(CoreError::Invalid)?;
+        if let Some(depts) = &user.patch.departments {
+            self.check_departments(depts).await?;
+        }
+        Ok(self.store.create_user(user).await?)
+    }
+
+    /// Applies `patch` to user `id`. An administrator may change anyone; a user only
+    /// themselves, and then activity and departments are silently left as they are.
+    /// An unknown id is reported as `AccessDenied`, as Bitrix24 does.
+    pub async fn update_user(&self, actor: &Actor, id: UserId, mut patch: UserPatch) -> CoreResult<()> {
+        self.prepare_update(actor, id, &mut patch)?;
+        if let Some(depts) = &patch.departments {
+            self.check_departments(depts).await?;
+        }
+        match self.store.update_user(id, patch).await {
+            Err(StoreError::Missing("user")) => Err(CoreError::AccessDenied),
+            other => Ok(other?),
+        }
+    }
+
+    /// The permission and shape checks of [`Directory::update_user`], without the write.
+    pub fn prepare_update(&self, actor: &Actor, id: UserId, patch: &mut UserPatch) -> CoreResult<()> {
+        if !actor.is_admin() {
+            if actor.id() != id {
+                return Err(CoreError::AccessDenied);
+            }
+            patch.drop_attr(AttrId::named("active"));
+            patch.departments = None;
+        }
+        patch.validate().map_err(CoreError::Invalid)
+    }
+
+    async fn check_departments(&self, ids: &[DepartmentId]) -> CoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let query = DepartmentQuery { id: Some(ids.to_vec()), ..Default::default() };
+        let found = self.store.departments(&query).await?;
+        match ids.iter().find(|id| !found.iter().any(|d| d.id == **id)) {
+            Some(missing) => Err(CoreError::Invalid(format!("department {missing} does not exist"))),
+            None => Ok(()),
+        }
+    }
+
+    pub async fn departments(&self, query: &DepartmentQuery) -> CoreResult<Vec<Department>> {
+        Ok(self.store.departments(query).await?)
+    }
+
+    pub async fn add_department(&self, actor: &Actor, dept: NewDepartment) -> CoreResult<DepartmentId> {
+        if !actor.is_admin() {
+            return Err(CoreError::AccessDenied);
+        }
+        Ok(self.store.create_department(dept).await?)
+    }
+
+    pub async fn update_department(&self, actor: &Actor, id: DepartmentId, patch: DepartmentPatch) -> CoreResult<()> {
+        if !actor.is_admin() {
+            return Err(CoreError::AccessDenied);
+        }
+        if patch.parent == Some(Some(id)) {
+            return Err(CoreError::Invalid("a department cannot be its own parent".into()));
+        }
+        Ok(self.store.update_department(id, patch).await?)
+    }
+
+    pub async fn delete_department(&self, actor: &Actor, id: DepartmentId) -> CoreResult<()> {
+        if !actor.is_admin() {
+            return Err(CoreError::AccessDenied);
+        }
+        if id == DepartmentId::ROOT {
+            return Err(CoreError::Invalid("the root department cannot be deleted".into()));
+        }
+        Ok(self.store.delete_department(id).await?)
+    }
+
+    /// Adds a webhook for `user` and returns its id and the code (shown once).
+    pub async fn add_webhook(&self, user: UserId, scopes: Scopes, code: Option<String>) -> CoreResult<(WebhookId, String)> {
+        if self.store.user(user).await?.is_none() {
+            return Err(CoreError::NotFound("user"));
+        }
+        let code = code.unwrap_or_else(|| credentials::generate_secret(24));
+        let hook = NewWebhook { user, scopes, code_hash: credentials::hash_secret(&code) };
+        Ok((self.store.create_webhook(hook).await?, code))
+    }
+}

@@ -1,0 +1,23 @@
+//! Roster's directory core: users, departments, credentials and the rules that govern
+//! them, behind the [`Store`] trait. Nothing here knows HTTP, JSON-RPC or SQL; the faces
+//! (Bitrix24, Zabbix) translate wire formats into these types and back.
+
+pub mod attrs;
+pub mod credentials;
+pub mod department;
+pub mod directory;
+pub mod error;
+pub mod ids;
+pub mod query;
+pub mod store;
+pub mod user;
+
+pub use attrs::{Attr, AttrId, AttrKind, ATTRS};
+pub use credentials::{Scopes, Webhook};
+pub use department::{Department, DepartmentPatch, DepartmentQuery, NewDepartment};
+pub use directory::{Actor, AuthError, BootstrapReport, Credential, Directory};
+pub use error::{CoreError, CoreResult};
+pub use ids::{DepartmentId, FileId, UserId, WebhookId};
+pub use query::{Cond, Direction, Filter, Op, Page, SortKey, UserPage, UserQuery};
+pub use store::{Bootstrap, FileRef, Store, StoreError, StoreResult, StoredFile};
+pub use user::{Change, FileUpload, NewUser, User, UserPatch, UserType, Value};

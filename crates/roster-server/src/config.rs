@@ -1,0 +1,52 @@
+//! `ServeConfig`: every setting of `roster serve`, each a flag with an `ROSTER_<FLAG>`
+//! environment variable. Only the binary parses it; libraries receive it whole.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://roster.db";
+
+/// Where the directory is stored; shared by `serve` and the admin commands.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (default, created if missing).
+    #[arg(long, env = "ROSTER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Password of the administrator (user 1, login Admin) on an empty database;
+    /// generated and printed once when not given.
+    #[arg(long, env = "ROSTER_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Code of the administrator's full-scope webhook on an empty database;
+    /// generated and printed once when not given.
+    #[arg(long, env = "ROSTER_BOOTSTRAP_WEBHOOK", hide_env_values = true)]
+    pub bootstrap_webhook: Option<String>,
+
+    /// Base of absolute file URLs (e.g. https://roster.example.com); default: from the request's Host.
+    #[arg(long, env = "ROSTER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest request body in bytes; larger bodies get a Bitrix24-style JSON error.
+    #[arg(long, env = "ROSTER_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
+    pub max_body: usize,
+
+    /// Operating-time limit: handler seconds per method per webhook in 10 minutes.
+    #[arg(long, env = "ROSTER_OPERATING_LIMIT", default_value_t = 480.0)]
+    pub operating_limit: f64,
+
+    /// Calls this short (seconds) or shorter are not counted in the operating time.
+    #[arg(long, env = "ROSTER_OPERATING_MIN_CALL", default_value_t = 0.1)]
+    pub operating_min_call: f64,
+}

@@ -1,0 +1,74 @@
+//! Roster's server wiring: opens the store, bootstraps an empty directory, builds the
+//! router of every face, and runs it on a listener until a shutdown future resolves.
+//! `main` and the tests both go through [`start`] and [`run`].
+
+pub mod config;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use roster_bitrix24::operating::OperatingConfig;
+use roster_bitrix24::{Bitrix, BitrixConfig};
+use roster_core::{BootstrapReport, Directory};
+use tokio::net::TcpListener;
+
+pub use config::{DatabaseArgs, ServeConfig, DEFAULT_DATABASE_URL};
+
+/// A directory opened and ready to serve.
+pub struct Prepared {
+    pub app: Router,
+    /// What bootstrap made on an empty database (to be printed once), else None.
+    pub bootstrap: Option<BootstrapReport>,
+}
+
+/// Opens the database named in `config`, migrates and bootstraps it, and builds the app.
+pub async fn prepare(config: &ServeConfig) -> anyhow::Result<Prepared> {
+    let store = roster_store::open(&config.database.database_url)
+        .with_context(|| format!("cannot open database {}", config.database.database_url))?;
+    let dir = Directory::new(store);
+    let bootstrap = dir
+        .bootstrap(config.admin_password.clone(), config.bootstrap_webhook.clone())
+        .await
+        .context("bootstrap of an empty directory failed")?;
+    let bx = BitrixConfig {
+        max_body: config.max_body,
+        public_url: config.public_url.clone(),
+        operating: OperatingConfig { limit: config.operating_limit, min_call: config.operating_min_call },
+    };
+    let app = app(dir, bx);
+    Ok(Prepared { app, bootstrap })
+}
+
+/// The router of every face over one directory.
+pub fn app(dir: Directory, bitrix: BitrixConfig) -> Router {
+    roster_bitrix24::router(Arc::new(Bitrix::new(dir, bitrix)))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn run(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed")
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
