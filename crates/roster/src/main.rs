@@ -4,6 +4,10 @@
 
 mod admin;
 
+/// mimalloc: fewer cycles per small allocation than glibc's malloc under two busy threads.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -1,5 +1,5 @@
 //! `SqliteStore`: the embedded default backend. One writer thread with group commit
-//! (see `writer`), a small pool of reader connections (WAL lets them read while the
+//! (see `writer`), one reader connection per thread (WAL lets readers read while the
 //! writer writes), migrations at open. Writes are durable before they are answered.
 
 mod ops;
@@ -7,7 +7,8 @@ pub(crate) mod sql;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
 use roster_core::{StoreError, StoreResult};
@@ -15,8 +16,6 @@ use roster_core::{StoreError, StoreResult};
 use writer::Writer;
 
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
-/// Idle reader connections kept open.
-const MAX_IDLE_READERS: usize = 8;
 
 /// The SQLite backend. Cheap to clone.
 #[derive(Clone)]
@@ -27,7 +26,11 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     writer: Writer,
-    readers: Mutex<Vec<Connection>>,
+}
+
+thread_local! {
+    /// One reader connection per thread and database file.
+    static READERS: RefCell<Vec<(PathBuf, Connection)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl SqliteStore {
@@ -38,31 +41,35 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
         migrate(&mut conn)?;
         let writer = Writer::start(conn)?;
-        Ok(SqliteStore { inner: Arc::new(Inner { path, writer, readers: Mutex::new(Vec::new()) }) })
+        Ok(SqliteStore { inner: Arc::new(Inner { path, writer }) })
     }
 
-    /// Runs `f` on a reader connection, off the async threads.
+    /// Runs a short read (a point lookup) on this thread's own reader connection.
+    /// Such reads take microseconds; handing them to another thread would cost more.
+    fn read_now<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        READERS.with(|cell| {
+            let mut list = cell.borrow_mut();
+            let idx = match list.iter().position(|(p, _)| p.as_path() == self.inner.path) {
+                Some(i) => i,
+                None => {
+                    list.push((self.inner.path.clone(), open_conn(&self.inner.path, false)?));
+                    list.len() - 1
+                }
+            };
+            f(&list[idx].1)
+        })
+    }
+
+    /// Runs a read that may scan many rows; the async worker is handed over meanwhile.
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().map_err(|_| poisoned())?.pop();
-            let conn = match pooled {
-                Some(c) => c,
-                None => open_conn(&inner.path, false)?,
-            };
-            let out = f(&conn);
-            let mut idle = inner.readers.lock().map_err(|_| poisoned())?;
-            if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
-            }
-            out
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.read_now(f)),
+            _ => self.read_now(f),
+        }
     }
 
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
@@ -122,8 +129,4 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
-}
-
-fn poisoned() -> StoreError {
-    StoreError::Backend("reader pool lock poisoned".into())
 }

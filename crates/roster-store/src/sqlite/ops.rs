@@ -36,12 +36,12 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
-        self.read(move |c| load_user(c, id)).await
+        self.read_now(|c| load_user(c, id))
     }
 
     async fn password_of(&self, login: &str) -> StoreResult<Option<(UserId, Option<String>)>> {
         let login = login.to_lowercase();
-        self.read(move |c| {
+        self.read_now(|c| {
             c.prepare_cached("SELECT id, password_hash FROM users WHERE login_lc = ?1")
                 .and_then(|mut s| {
                     s.query_row([login], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))).optional()
@@ -49,7 +49,6 @@ impl Store for SqliteStore {
                 .map_err(backend)
                 .map(|found| found.and_then(|(id, hash)| UserId::new(id).map(|id| (id, hash))))
         })
-        .await
     }
 
     async fn find_users(&self, query: &UserQuery) -> StoreResult<UserPage> {
@@ -95,7 +94,7 @@ impl Store for SqliteStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.read(move |c| {
+        self.read_now(|c| {
             let marks = vec!["?"; ids.len()].join(", ");
             let sql = format!("SELECT id, name, key FROM files WHERE id IN ({marks})");
             let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
@@ -113,7 +112,6 @@ impl Store for SqliteStore {
             }
             Ok(out)
         })
-        .await
     }
 
     async fn departments(&self, query: &DepartmentQuery) -> StoreResult<Vec<Department>> {
@@ -183,14 +181,13 @@ impl Store for SqliteStore {
     }
 
     async fn webhooks_of(&self, user: UserId) -> StoreResult<Vec<Webhook>> {
-        self.read(move |c| {
+        self.read_now(|c| {
             query_webhooks(
                 c,
                 "SELECT id, user_id, scopes, code_hash, created FROM webhooks WHERE user_id = ?1 ORDER BY id",
                 [user.get()],
             )
         })
-        .await
     }
 
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool> {
