@@ -54,6 +54,25 @@ def test_user_get_fetches_all_pages(b24, seed, tag):
         assert by_id[u["ID"]]["EMAIL"] == u["EMAIL"]
         assert by_id[u["ID"]]["WORK_POSITION"] == "Clerk"
 
+    # An operator key (FILTER[>ID]=...) across three pages of 50, 50 and 10.
+    tail = b24.callMethod("user.get", {"FILTER": {">ID": ids[9], "LAST_NAME": tag}})
+    assert [int(u["ID"]) for u in tail] == sorted(ids)[10:]
+
+    # A filter matching nothing: an empty list, no pagination.
+    assert b24.callMethod("user.get", {"FILTER": {"LAST_NAME": tag + "x"}}) == []
+
+
+def test_whole_directory_in_one_burst(b24, server, seed):
+    """Without a filter every page of the directory is requested concurrently."""
+    seed(60)
+    total = server.call("user.get", {})["total"]
+    assert isinstance(total, int) and total > 60
+    users = b24.callMethod("user.get")
+    got = [int(u["ID"]) for u in users]
+    assert len(got) == total
+    assert got == sorted(set(got)), "pages must be disjoint and in ID order"
+    assert got[0] == 1
+
 
 def test_user_get_keyword_params_with_sort_and_order(b24, seed, tag):
     seeded = seed(55)
@@ -78,9 +97,11 @@ def test_user_update_plain_values(b24, seed, tag):
     assert stable(after[target]) == expected
     assert stable(after[other]) == stable(before[other])
 
-    # Reading one user back by ID (ID=...&start=0&).
+    # Reading one user back by ID (ID=...&start=0&), and several by an ID list.
     [one] = b24.callMethod("user.get", ID=target)
     assert one["NAME"] == "Plain" and one["PERSONAL_CITY"] == "Paris"
+    both = b24.callMethod("user.get", {"FILTER": {"ID": [target, other]}})
+    assert sorted(int(u["ID"]) for u in both) == sorted([target, other])
 
 
 def test_user_add_and_read_back(b24, tag):

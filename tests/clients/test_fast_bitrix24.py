@@ -319,3 +319,32 @@ def test_batch_halt_stops_after_first_error(bx):
     assert list(inner["result_error"]) == ["b"]
     assert inner["result_error"]["b"]["error"] == "ERROR_METHOD_NOT_FOUND"
     assert "time" in reply
+
+
+def test_get_all_with_wildcard_negation_and_non_ascii(bx, seed, tag):
+    """``%`` wildcards, a ``!`` prefix and non-ASCII text, percent-encoded by the
+    client in the batch page commands, select the same rows as on the first page."""
+    last = f"Jürgen-Ørsted-{tag}"
+    seeded = seed(75, LAST_NAME=last)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        users = bx.get_all(
+            "user.get",
+            {"FILTER": {"EMAIL": f"{tag.lower()}-seed%", "!NAME": "U003", "LAST_NAME": last}},
+        )
+    want = sorted(u["ID"] for u in seeded if u["NAME"] != "U003")
+    assert sorted(int(u["ID"]) for u in users) == want
+    assert {u["LAST_NAME"] for u in users} == {last}
+
+
+def test_user_search_through_get_all(bx, seed, tag):
+    seeded = seed(65)
+    with pytest.warns(UserWarning, match="get_all"):  # fast_bitrix24 warns on non-.get/.list methods
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            users = bx.get_all("user.search", {"FIND": tag})
+    assert sorted(int(u["ID"]) for u in users) == [u["ID"] for u in seeded]
+
+
+def test_get_all_with_no_match_is_empty(bx, tag):
+    assert bx.get_all("user.get", {"filter": {"LAST_NAME": tag}}) == []

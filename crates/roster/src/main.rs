@@ -63,14 +63,21 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let prepared = roster_server::prepare(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    println!("listening on http://{addr}");
+    say(&format!("listening on http://{addr}"));
     if let Some(made) = &prepared.bootstrap {
         if made.password_generated {
-            println!("administrator: login Admin, password {}", made.admin_password);
+            say(&format!("administrator: login Admin, password {}", made.admin_password));
         }
-        println!("webhook: http://{addr}/rest/1/{}/", made.webhook_code);
+        say(&format!("webhook: http://{addr}/rest/1/{}/", made.webhook_code));
     }
     roster_server::run(listener, prepared.app, roster_server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Prints a line to stdout; a closed or broken stdout must not stop a running server.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }

@@ -28,5 +28,6 @@ pub async fn run(call: &Call<'_>, params: Params, search: bool) -> Result<Reply,
     let page = call.bx.dir.find_users(call.actor, query, admin_mode).await?;
     let codes = filter::select(&params, vis);
     let items = call.users_json(&page.items, &codes, Flavor::List).await?;
-    Ok(Reply::page(items, offset, page.total))
+    // `start=-1` skips the count: a portal then answers `total: 0` and no `next`.
+    Ok(Reply::page(items, offset, Some(page.total.unwrap_or(0))))
 }

@@ -1,0 +1,235 @@
+//! `PgStore`: the PostgreSQL backend. A deadpool of tokio-postgres connections, each with
+//! a bounded statement cache; every `Store` write is one transaction, answered only after
+//! COMMIT returns (with `synchronous_commit` on, the WAL is flushed by then). Migrations
+//! and a probe of the server's case folding run once per store, under an advisory lock.
+
+mod ops;
+pub(crate) mod sql;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
+use roster_core::{StoreError, StoreResult};
+use tokio::sync::OnceCell;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+/// Advisory lock keys ("roster" in ASCII, then a number), held to the end of a transaction.
+const MIGRATE_LOCK: i64 = 0x726f_7374_6572_0001;
+pub(crate) const BOOTSTRAP_LOCK: i64 = 0x726f_7374_6572_0002;
+const POOL_SIZE: usize = 16;
+/// Prepared statements kept per connection before the cache is emptied (filters vary).
+const STATEMENT_CACHE_MAX: usize = 256;
+/// Collations tried, in order, for ILIKE's case folding: the database's own, then ICU ones
+/// and PostgreSQL 17's built-in one. A fixed list, so their names may be written into SQL.
+const FOLD_COLLATIONS: &[&str] = &["default", "und-x-icu", "unicode", "pg_unicode_fast", "pg_c_utf8"];
+
+/// The PostgreSQL backend. Cheap to clone; clones share one pool.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    ready: OnceCell<Ready>,
+}
+
+/// What the first connection learned about the server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ready {
+    /// The collation ILIKE folds case under.
+    pub(crate) fold: &'static str,
+}
+
+/// The future of a write run inside a transaction.
+pub(crate) type TxFuture<'t, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 't>>;
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`), migrates and probes the server.
+    /// Fails when the server cannot be reached or its database is not UTF-8.
+    pub async fn open(url: &str) -> StoreResult<PgStore> {
+        let store = PgStore::open_lazy(url)?;
+        store.ready().await?;
+        Ok(store)
+    }
+
+    /// Checks the URL and makes the pool without connecting: the first operation connects,
+    /// migrates and probes, and reports any failure (later operations try again).
+    pub fn open_lazy(url: &str) -> StoreResult<PgStore> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Backend(format!("bad PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(10)))
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .build()
+            .map_err(|e| StoreError::Backend(format!("cannot make the PostgreSQL pool: {e}")))?;
+        Ok(PgStore { inner: Arc::new(Inner { pool, ready: OnceCell::new() }) })
+    }
+
+    /// Closes the pool: idle connections now, busy ones when they are given back.
+    pub fn close(&self) {
+        self.inner.pool.close();
+    }
+
+    async fn ready(&self) -> StoreResult<Ready> {
+        let ready = self
+            .inner
+            .ready
+            .get_or_try_init(|| async {
+                let mut client = self.inner.pool.get().await.map_err(pool_error)?;
+                migrate(&mut client).await?;
+                probe(&client).await
+            })
+            .await?;
+        Ok(*ready)
+    }
+
+    /// A pooled connection, once the store is ready.
+    async fn client(&self) -> StoreResult<(Client, Ready)> {
+        let ready = self.ready().await?;
+        let client = self.inner.pool.get().await.map_err(pool_error)?;
+        if client.statement_cache.size() > STATEMENT_CACHE_MAX {
+            client.statement_cache.clear();
+        }
+        Ok((client, ready))
+    }
+
+    /// Runs `f` in its own transaction: COMMIT when it succeeds, ROLLBACK when it fails.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send,
+        F: for<'t> FnOnce(&'t Transaction<'t>) -> TxFuture<'t, T> + Send,
+    {
+        let (mut client, _) = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let outcome = f(&tx).await;
+        match outcome {
+            Ok(value) => {
+                tx.commit().await.map_err(backend)?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn migrate(client: &mut Client) -> StoreResult<()> {
+    let tx = client.transaction().await.map_err(backend)?;
+    // Two processes starting on one empty database: the second waits here, then finds the
+    // schema the first made.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK]).await.map_err(backend)?;
+    let has_meta: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = 'meta')",
+            &[],
+        )
+        .await
+        .and_then(|r| r.try_get(0))
+        .map_err(backend)?;
+    let current: usize = if has_meta {
+        tx.query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[])
+            .await
+            .and_then(|r| r.try_get::<_, String>(0))
+            .map_err(backend)?
+            .parse()
+            .map_err(|_| StoreError::Backend("bad schema_version in meta".into()))?
+    } else {
+        0
+    };
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "database schema version {current} is newer than this roster ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        tx.batch_execute(sql).await.map_err(backend)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&(i + 1).to_string()],
+        )
+        .await
+        .map_err(backend)?;
+    }
+    tx.commit().await.map_err(backend)
+}
+
+/// Refuses a database that is not UTF-8 or reads `'\'` as an escape; warns when commits
+/// are not flushed; picks the collation under which ILIKE folds non-ASCII letters.
+async fn probe(client: &Client) -> StoreResult<Ready> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_encoding'), current_setting('standard_conforming_strings'), \
+             current_setting('synchronous_commit'), current_setting('fsync')",
+            &[],
+        )
+        .await
+        .map_err(backend)?;
+    let setting = |i: usize| row.try_get::<_, String>(i).map_err(backend);
+    let encoding = setting(0)?;
+    if encoding != "UTF8" {
+        return Err(StoreError::Backend(format!("the database encoding is {encoding}; Roster needs UTF8")));
+    }
+    if setting(1)? != "on" {
+        return Err(StoreError::Backend("Roster needs standard_conforming_strings = on".into()));
+    }
+    if setting(2)? == "off" || setting(3)? == "off" {
+        tracing::warn!("PostgreSQL does not flush commits (synchronous_commit or fsync is off): acknowledged writes may be lost");
+    }
+    for fold in FOLD_COLLATIONS {
+        // A missing collation is an error, which only means "try the next one".
+        let sql = format!("SELECT lower('ÀЁ' COLLATE \"{fold}\") = 'àё'");
+        if let Ok(row) = client.query_one(&sql, &[]).await {
+            if row.try_get::<_, bool>(0).unwrap_or(false) {
+                return Ok(Ready { fold });
+            }
+        }
+    }
+    tracing::warn!("no collation of this PostgreSQL folds non-ASCII case: LIKE filters fold ASCII only");
+    Ok(Ready { fold: "default" })
+}
+
+/// A driver error as a domain error: the schema's named constraints map to what they guard.
+pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::UNIQUE_VIOLATION || *code == SqlState::FOREIGN_KEY_VIOLATION {
+            match db.constraint() {
+                Some("users_login_lc_unique") => return StoreError::Taken("login"),
+                Some("users_email_lc_unique") => return StoreError::Taken("email"),
+                Some("user_departments_dept_fk") => return StoreError::Missing("department"),
+                Some("departments_parent_fk") => return StoreError::Missing("parent department"),
+                _ => {}
+            }
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")),
+        other => StoreError::Backend(format!("PostgreSQL pool: {other}")),
+    }
+}
+
+/// Existence of one row, for the generic client of reads and writes alike.
+pub(crate) async fn exists<C: GenericClient>(c: &C, sql: &str, id: i64) -> StoreResult<bool> {
+    let stmt = c.prepare_cached(sql).await.map_err(backend)?;
+    c.query_opt(&stmt, &[&id]).await.map(|r| r.is_some()).map_err(backend)
+}
