@@ -156,6 +156,7 @@ fn attr_json(code: &str, value: &Value, flavor: Flavor, file_url: &dyn Fn(FileId
         (_, Value::Text(s)) => Some(Json::String(s.clone())),
         (_, Value::Bool(b)) => Some(Json::Bool(*b)),
         (_, Value::DateTime(t)) => Some(Json::String(crate::envelope::iso(datetime(*t)))),
+        (_, Value::Int(i)) => Some(Json::String(i.to_string())),
         (_, Value::File(f)) => file_url(*f).map(Json::String),
     }
 }

@@ -141,6 +141,7 @@ fn attr_condition(op: Op, field: &str, value: &Json) -> Option<Cond> {
             AttrKind::Date => text_of(v).and_then(|s| parse_date(&s)).map(Value::Date),
             AttrKind::DateTime => text_of(v).and_then(|s| parse_datetime(&s)).map(Value::DateTime),
             AttrKind::File => int_of(v).and_then(roster_core::FileId::new).map(Value::File),
+            AttrKind::Int => int_of(v).map(Value::Int),
         };
         match parsed {
             Some(p) => values.push(p),

@@ -229,6 +229,10 @@ pub fn user_patch(fields: &Map<String, Json>, purpose: Purpose) -> Result<UserPa
                 )),
             },
             AttrKind::DateTime => continue,
+            AttrKind::Int => match int_of(raw) {
+                Some(i) => Change::Set(Value::Int(i)),
+                None => return Err(BxError::argument(format!("{code} must be an integer"), code)),
+            },
             AttrKind::Text => match raw {
                 Json::Null => Change::Set(Value::Null),
                 Json::Array(_) | Json::Object(_) => {

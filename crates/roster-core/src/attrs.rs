@@ -13,6 +13,8 @@ pub enum AttrKind {
     DateTime,
     /// A reference to a stored file (photo, logo).
     File,
+    /// A whole number.
+    Int,
 }
 
 /// One user attribute.

@@ -86,8 +86,9 @@ impl Directory {
         let hash = credentials::hash_password(&admin_password).map_err(CoreError::Internal)?;
         let mut patch = UserPatch::default();
         patch.set(AttrId::named("active"), Value::Bool(true));
-        patch.set(AttrId::named("name"), Value::Text("Admin".into()));
-        patch.set(AttrId::named("last_name"), Value::Text(String::new()));
+        // The names a fresh Zabbix gives its administrator.
+        patch.set(AttrId::named("name"), Value::Text("Zabbix".into()));
+        patch.set(AttrId::named("last_name"), Value::Text("Administrator".into()));
         patch.set(AttrId::named("email"), Value::Text(String::new()));
         patch.departments = Some(vec![DepartmentId::ROOT]);
         let data = Bootstrap {

@@ -15,6 +15,7 @@ pub enum Value {
     Date(NaiveDate),
     /// Unix seconds.
     DateTime(i64),
+    Int(i64),
     File(FileId),
 }
 
@@ -132,6 +133,7 @@ impl UserPatch {
                         | (AttrKind::Date, Value::Date(_))
                         | (AttrKind::DateTime, Value::DateTime(_))
                         | (AttrKind::File, Value::File(_))
+                        | (AttrKind::Int, Value::Int(_))
                 ),
             };
             if !fits {

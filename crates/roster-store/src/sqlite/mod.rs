@@ -15,7 +15,11 @@ use roster_core::{StoreError, StoreResult};
 
 use writer::Writer;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_zabbix.sql"),
+    include_str!("../../migrations/sqlite/0003_userfields.sql"),
+];
 
 /// The SQLite backend. Cheap to clone.
 #[derive(Clone)]

@@ -46,6 +46,7 @@ fn from_sql(kind: AttrKind, raw: SqlValue) -> Value {
             NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(Value::Date).unwrap_or(Value::Null)
         }
         (AttrKind::DateTime, SqlValue::Integer(i)) => Value::DateTime(i),
+        (AttrKind::Int, SqlValue::Integer(i)) => Value::Int(i),
         (AttrKind::File, SqlValue::Integer(i)) => FileId::new(i).map(Value::File).unwrap_or(Value::Null),
         _ => Value::Null,
     }
@@ -58,7 +59,7 @@ pub(crate) fn to_sql(value: &Value) -> SqlValue {
         Value::Text(s) => SqlValue::Text(s.clone()),
         Value::Bool(b) => SqlValue::Integer(i64::from(*b)),
         Value::Date(d) => SqlValue::Text(d.format("%Y-%m-%d").to_string()),
-        Value::DateTime(t) => SqlValue::Integer(*t),
+        Value::DateTime(t) | Value::Int(t) => SqlValue::Integer(*t),
         Value::File(f) => SqlValue::Integer(f.get()),
     }
 }

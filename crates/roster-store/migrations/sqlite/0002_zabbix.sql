@@ -1,0 +1,1 @@
+-- Reserved for the Zabbix face (groups, roles, media, sessions, tokens, settings, audit).

@@ -1,0 +1,1 @@
+-- Reserved for custom user fields (user.userfield.*).
