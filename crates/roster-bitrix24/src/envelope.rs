@@ -18,11 +18,13 @@ pub struct Reply {
     /// The body is `result` alone with HTTP 200 and no `time` (a handler-returned error,
     /// as `user.update` does for `insufficient_scope`).
     pub bare: bool,
+    /// A raw body (content type, bytes) instead of JSON, as `user.userfield.file.get` sends.
+    pub raw: Option<(String, Vec<u8>)>,
 }
 
 impl Reply {
     pub fn new(result: Value) -> Reply {
-        Reply { result, total: None, next: None, bare: false }
+        Reply { result, total: None, next: None, bare: false, raw: None }
     }
 
     /// A list page: `total` when counted, `next` only while rows remain.
@@ -33,11 +35,11 @@ impl Reply {
             return Reply::new(Value::Array(items));
         }
         let next = total.and_then(|t| (offset + shown < t).then_some(offset + shown));
-        Reply { result: Value::Array(items), total, next, bare: false }
+        Reply { result: Value::Array(items), total, next, bare: false, raw: None }
     }
 
     pub fn bare_error(code: &str, description: &str) -> Reply {
-        Reply { result: json!({"error": code, "error_description": description}), total: None, next: None, bare: true }
+        Reply { bare: true, ..Reply::new(json!({"error": code, "error_description": description})) }
     }
 }
 

@@ -2,7 +2,7 @@
 //! prefixes (spec 2.1), quick search (2.2), `sort`/`order` in both shapes, `select`.
 
 use roster_core::query::{Cond, Direction, Filter, Op, SortKey};
-use roster_core::{AttrKind, Value};
+use roster_core::{AttrKind, UserField, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::fields::{attr_of, Visibility};
@@ -12,7 +12,7 @@ use crate::input::{int_of, parse_date, parse_datetime, text_of, truthy, Params};
 const NOT_FILTER: &[&str] = &["SORT", "ORDER", "SELECT", "ADMIN_MODE", "IMAGE_RESIZE", "FILTER", "START"];
 
 /// Builds the filter from `FILTER` (any case) or, without it, from the top-level keys.
-pub fn filter(params: &Params, vis: Visibility, search: bool) -> Filter {
+pub fn filter(params: &Params, vis: Visibility, search: bool, custom: &[UserField]) -> Filter {
     let source: Map<String, Json> = match params.get("FILTER") {
         Some(Json::Object(map)) => map,
         _ => params.upper().into_iter().filter(|(k, _)| !NOT_FILTER.contains(&k.as_str())).collect(),
@@ -35,6 +35,12 @@ pub fn filter(params: &Params, vis: Visibility, search: bool) -> Filter {
                 continue;
             }
             _ => {}
+        }
+        if field.starts_with("UF_USR_") {
+            if let (Some(f), Some(op)) = (custom.iter().find(|f| f.name == field), op_of(prefix)) {
+                out.push(crate::uf::condition(f, op, &value));
+            }
+            continue;
         }
         if let Some(cond) = condition(prefix, field, &value, vis) {
             out.push(cond);
@@ -212,11 +218,26 @@ pub fn select(params: &Params, vis: Visibility) -> Vec<&'static str> {
         .copied()
         .filter(|code| names.iter().any(|n| n == code) || (all_uf && code.starts_with("UF_")))
         .collect();
-    if chosen.is_empty() {
+    if chosen.is_empty() && !names.iter().any(|n| n.starts_with("UF_USR_")) {
         visible.to_vec()
     } else {
         chosen
     }
+}
+
+/// The custom fields to output: all without `select` (or with `*`/`UF_*`), else those named.
+pub fn select_custom<'a>(params: &Params, custom: &'a [UserField]) -> Vec<&'a UserField> {
+    let names: Vec<String> = match params.get("SELECT") {
+        None => return custom.iter().collect(),
+        Some(Json::Array(items)) => items.iter().filter_map(text_of).collect(),
+        Some(Json::Object(map)) => map.values().filter_map(text_of).collect(),
+        Some(other) => text_of(&other).into_iter().collect(),
+    };
+    let names: Vec<String> = names.iter().map(|n| n.trim().to_ascii_uppercase()).collect();
+    if names.iter().any(|n| n == "*" || n == "UF_*") {
+        return custom.iter().collect();
+    }
+    custom.iter().filter(|f| names.contains(&f.name)).collect()
 }
 
 #[cfg(test)]
@@ -238,19 +259,19 @@ mod tests {
 
     #[test]
     fn three_char_prefixes_are_dropped() {
-        let f = filter(&params(json!({"FILTER": {"!=%NAME": "x"}})), Visibility::Full, false);
+        let f = filter(&params(json!({"FILTER": {"!=%NAME": "x"}})), Visibility::Full, false, &[]);
         assert!(f.0.is_empty());
     }
 
     #[test]
     fn top_level_keys_filter_without_filter_param() {
-        let f = filter(&params(json!({"ID": "5", "sort": "ID", "bx": 1})), Visibility::Full, false);
+        let f = filter(&params(json!({"ID": "5", "sort": "ID", "bx": 1})), Visibility::Full, false, &[]);
         assert_eq!(f.0, vec![Cond::Id { op: Op::Eq, values: vec![5] }]);
     }
 
     #[test]
     fn brief_scope_cannot_filter_by_email() {
-        let f = filter(&params(json!({"FILTER": {"EMAIL": "a@b.c"}})), Visibility::Brief, false);
+        let f = filter(&params(json!({"FILTER": {"EMAIL": "a@b.c"}})), Visibility::Brief, false, &[]);
         assert!(f.0.is_empty());
     }
 

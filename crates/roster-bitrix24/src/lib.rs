@@ -14,6 +14,7 @@ pub mod operating;
 pub mod params;
 pub mod php_json;
 pub mod transport;
+pub mod uf;
 pub mod xml;
 
 use std::sync::Arc;
@@ -42,11 +43,18 @@ pub struct BitrixConfig {
     /// Base of absolute file URLs; when None, taken from the request's Host.
     pub public_url: Option<String>,
     pub operating: OperatingConfig,
+    /// Language of labels when a call names none (`LANG`).
+    pub default_language: String,
 }
 
 impl Default for BitrixConfig {
     fn default() -> Self {
-        BitrixConfig { max_body: 16 * 1024 * 1024, public_url: None, operating: OperatingConfig::default() }
+        BitrixConfig {
+            max_body: 16 * 1024 * 1024,
+            public_url: None,
+            operating: OperatingConfig::default(),
+            default_language: "en".into(),
+        }
     }
 }
 
@@ -88,9 +96,26 @@ async fn rest(State(bx): State<Arc<Bitrix>>, req: Request) -> Response {
     };
     let base_url = base_url(&bx.config, &parts.headers);
     match handle(&bx, &route, parts.uri.query(), &parts.headers, &body, &base_url).await {
-        Ok((status, body, processing)) => render(status, &body, format, processing),
+        Ok(Handled::Json(status, body, processing)) => render(status, &body, format, processing),
+        Ok(Handled::Raw(ctype, bytes)) => raw_response(&ctype, bytes),
         Err(e) => render_error(&e, format),
     }
+}
+
+/// What a handled call sends back.
+enum Handled {
+    Json(StatusCode, Json, Option<f64>),
+    Raw(String, Vec<u8>),
+}
+
+fn raw_response(ctype: &str, bytes: Vec<u8>) -> Response {
+    use axum::response::IntoResponse;
+    let mut resp = bytes.into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(ctype) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, axum::http::HeaderValue::from_static("nosniff"));
+    resp
 }
 
 async fn handle(
@@ -100,7 +125,7 @@ async fn handle(
     headers: &HeaderMap,
     body: &[u8],
     base_url: &str,
-) -> Result<(StatusCode, Json, Option<f64>), BxError> {
+) -> Result<Handled, BxError> {
     let mut raw = transport::collect(query, headers, body).await?;
     if methods::need_of(&route.method).is_none() {
         return Err(BxError::method_not_found());
@@ -113,7 +138,10 @@ async fn handle(
     }
     let call = Call { bx, actor: &actor, base_url };
     let (reply, timing) = methods::run_timed(&call, &route.method, Params(raw)).await?;
-    Ok((StatusCode::OK, success_body(&reply, &timing), Some(timing.processing)))
+    if let Some((ctype, bytes)) = reply.raw {
+        return Ok(Handled::Raw(ctype, bytes));
+    }
+    Ok(Handled::Json(StatusCode::OK, success_body(&reply, &timing), Some(timing.processing)))
 }
 
 /// Resolves the caller: the webhook in the path, or `aplogin`/`ap` parameters; a token

@@ -139,3 +139,10 @@ mod tests {
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
+
+/// `bytes` random bytes from the OS generator, as lowercase hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    OsRng.fill(buf.as_mut_slice());
+    hex::encode(buf)
+}

@@ -11,7 +11,9 @@ use crate::error::{CoreError, CoreResult};
 use crate::ids::{DepartmentId, UserId, WebhookId};
 use crate::query::{Cond, Op, UserPage, UserQuery};
 use crate::store::{Bootstrap, Store, StoreError};
+use crate::ids::FieldId;
 use crate::user::{NewUser, User, UserPatch, Value};
+use crate::userfields::{check_name, NewUserField, UserField, UserFieldPatch};
 
 /// Who is calling, resolved from a credential.
 #[derive(Debug, Clone)]
@@ -238,6 +240,35 @@ impl Directory {
             return Err(CoreError::Invalid("the root department cannot be deleted".into()));
         }
         Ok(self.store.delete_department(id).await?)
+    }
+
+    /// Every custom user field.
+    pub async fn user_fields(&self) -> CoreResult<Vec<UserField>> {
+        Ok(self.store.user_fields().await?)
+    }
+
+    /// Defines a custom field; administrators only. `Taken` when the name exists.
+    pub async fn add_user_field(&self, actor: &Actor, field: NewUserField) -> CoreResult<FieldId> {
+        if !actor.is_admin() {
+            return Err(CoreError::AccessDenied);
+        }
+        check_name(&field.name).map_err(CoreError::Invalid)?;
+        Ok(self.store.create_user_field(field).await?)
+    }
+
+    pub async fn update_user_field(&self, actor: &Actor, id: FieldId, patch: UserFieldPatch) -> CoreResult<()> {
+        if !actor.is_admin() {
+            return Err(CoreError::AccessDenied);
+        }
+        Ok(self.store.update_user_field(id, patch).await?)
+    }
+
+    /// Deletes a custom field and every value of it.
+    pub async fn delete_user_field(&self, actor: &Actor, id: FieldId) -> CoreResult<()> {
+        if !actor.is_admin() {
+            return Err(CoreError::AccessDenied);
+        }
+        Ok(self.store.delete_user_field(id).await?)
     }
 
     /// Adds a webhook for `user` and returns its id and the code (shown once).

@@ -44,6 +44,14 @@ positive_id!(
     /// An inbound webhook.
     WebhookId
 );
+positive_id!(
+    /// A custom user field (`user.userfield.*` `ID`).
+    FieldId
+);
+positive_id!(
+    /// An item of an enumeration custom field.
+    EnumItemId
+);
 
 impl UserId {
     /// The administrator created at bootstrap.
@@ -53,4 +61,50 @@ impl UserId {
 impl DepartmentId {
     /// The company itself, created at bootstrap.
     pub const ROOT: DepartmentId = DepartmentId(1);
+}
+
+positive_id!(
+    /// A user group (Zabbix `usrgrpid`).
+    GroupId
+);
+positive_id!(
+    /// A user role (Zabbix `roleid`).
+    RoleId
+);
+positive_id!(
+    /// A media type (Zabbix `mediatypeid`).
+    MediaTypeId
+);
+positive_id!(
+    /// One medium of a user (Zabbix `mediaid`).
+    MediaId
+);
+positive_id!(
+    /// An API token (Zabbix `tokenid`).
+    TokenId
+);
+
+impl UserId {
+    /// The `guest` user every fresh directory has (Zabbix's user 2).
+    pub const GUEST: UserId = UserId(2);
+}
+
+impl GroupId {
+    /// "Zabbix administrators", which user 1 joins at bootstrap.
+    pub const ADMINISTRATORS: GroupId = GroupId(7);
+    /// "Guests".
+    pub const GUESTS: GroupId = GroupId(8);
+    /// "Disabled": its members may not log in.
+    pub const DISABLED: GroupId = GroupId(9);
+    /// "Internal": the group a user added without groups joins.
+    pub const INTERNAL: GroupId = GroupId(13);
+}
+
+impl RoleId {
+    /// "User role" (type 1), given to users added through another face.
+    pub const USER: RoleId = RoleId(1);
+    /// "Super admin role" (type 3, read-only).
+    pub const SUPER_ADMIN: RoleId = RoleId(3);
+    /// "Guest role" (type 1).
+    pub const GUEST: RoleId = RoleId(4);
 }

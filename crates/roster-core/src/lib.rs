@@ -11,13 +11,15 @@ pub mod ids;
 pub mod query;
 pub mod store;
 pub mod user;
+pub mod userfields;
 
 pub use attrs::{Attr, AttrId, AttrKind, ATTRS};
 pub use credentials::{Scopes, Webhook};
 pub use department::{Department, DepartmentPatch, DepartmentQuery, NewDepartment};
 pub use directory::{Actor, AuthError, BootstrapReport, Credential, Directory};
 pub use error::{CoreError, CoreResult};
-pub use ids::{DepartmentId, FileId, UserId, WebhookId};
+pub use ids::{DepartmentId, EnumItemId, FieldId, FileId, UserId, WebhookId};
 pub use query::{Cond, Direction, Filter, Op, Page, SortKey, UserPage, UserQuery};
 pub use store::{Bootstrap, FileRef, Store, StoreError, StoreResult, StoredFile};
 pub use user::{Change, FileUpload, NewUser, User, UserPatch, UserType, Value};
+pub use userfields::{CustomChange, CustomValue, FieldType, NewUserField, UserField, UserFieldPatch};

@@ -48,6 +48,8 @@ pub enum Cond {
     Find(Vec<String>),
     /// Only users this viewer may see without admin mode: employees and the viewer.
     VisibleTo(i64),
+    /// A custom field's values: any value matches (negated ops: none matches the positive form).
+    Custom { field: crate::ids::FieldId, numeric: bool, op: Op, values: Vec<crate::userfields::CustomValue> },
     /// Matches nothing (for example an unparseable date).
     Never,
 }

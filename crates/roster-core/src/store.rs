@@ -8,7 +8,9 @@ use crate::credentials::{NewWebhook, Webhook};
 use crate::department::{Department, DepartmentPatch, DepartmentQuery, NewDepartment};
 use crate::ids::{DepartmentId, FileId, UserId, WebhookId};
 use crate::query::{UserPage, UserQuery};
+use crate::ids::FieldId;
 use crate::user::{NewUser, User, UserPatch};
+use crate::userfields::{NewUserField, UserField, UserFieldPatch};
 
 /// Failures a backend reports, already free of database codes.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,11 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The error of an operation a backend does not implement yet.
+pub fn unsupported() -> StoreError {
+    StoreError::Backend("not supported by this backend".into())
+}
 
 /// A stored file with its content.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,4 +91,21 @@ pub trait Store: Send + Sync + 'static {
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
     async fn webhooks_of(&self, user: UserId) -> StoreResult<Vec<Webhook>>;
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool>;
+
+    /// Every custom field with its enumeration items, by sort then id.
+    async fn user_fields(&self) -> StoreResult<Vec<UserField>> {
+        Err(unsupported())
+    }
+    /// `Taken("field")` when the name exists.
+    async fn create_user_field(&self, _field: NewUserField) -> StoreResult<FieldId> {
+        Err(unsupported())
+    }
+    /// `Missing("field")` when there is no such field.
+    async fn update_user_field(&self, _id: FieldId, _patch: UserFieldPatch) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Deletes the field and every value of it; `Missing("field")` when absent.
+    async fn delete_user_field(&self, _id: FieldId) -> StoreResult<()> {
+        Err(unsupported())
+    }
 }

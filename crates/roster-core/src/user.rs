@@ -4,7 +4,8 @@
 use chrono::NaiveDate;
 
 use crate::attrs::{AttrId, AttrKind, ATTRS};
-use crate::ids::{DepartmentId, FileId, UserId};
+use crate::ids::{DepartmentId, FieldId, FileId, UserId};
+use crate::userfields::{CustomChange, CustomValue};
 
 /// A stored attribute value.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,8 @@ pub struct User {
     pub departments: Vec<DepartmentId>,
     /// Bumped on every change; used for optimistic concurrency.
     pub version: i64,
+    /// Values of custom fields that have any, in field id order.
+    pub custom: Vec<(FieldId, Vec<CustomValue>)>,
     values: Vec<Value>,
 }
 
@@ -51,7 +54,7 @@ impl User {
     /// Builds a user from values in [`ATTRS`] order; missing trailing values are NULL.
     pub fn from_values(id: UserId, login: String, mut values: Vec<Value>) -> User {
         values.resize(ATTRS.len(), Value::Null);
-        User { id, login, is_admin: false, departments: Vec::new(), version: 0, values }
+        User { id, login, is_admin: false, departments: Vec::new(), version: 0, custom: Vec::new(), values }
     }
 
     pub fn get(&self, attr: AttrId) -> &Value {
@@ -64,6 +67,11 @@ impl User {
 
     pub fn values(&self) -> &[Value] {
         &self.values
+    }
+
+    /// The values of custom field `field` (empty when it has none).
+    pub fn custom(&self, field: FieldId) -> &[CustomValue] {
+        self.custom.iter().find(|(f, _)| *f == field).map_or(&[], |(_, v)| v.as_slice())
     }
 
     pub fn is_active(&self) -> bool {
@@ -100,6 +108,8 @@ pub enum Change {
 pub struct UserPatch {
     pub attrs: Vec<(AttrId, Change)>,
     pub departments: Option<Vec<DepartmentId>>,
+    /// Custom field values to change.
+    pub custom: Vec<(FieldId, CustomChange)>,
     pub login: Option<String>,
     /// When set, the update applies only if the stored version still equals it.
     pub expected_version: Option<i64>,
@@ -111,7 +121,7 @@ impl UserPatch {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.attrs.is_empty() && self.departments.is_none() && self.login.is_none()
+        self.attrs.is_empty() && self.departments.is_none() && self.login.is_none() && self.custom.is_empty()
     }
 
     /// Drops every change of `attr` (used when a caller may not change it).

@@ -49,4 +49,8 @@ pub struct ServeConfig {
     /// Calls this short (seconds) or shorter are not counted in the operating time.
     #[arg(long, env = "ROSTER_OPERATING_MIN_CALL", default_value_t = 0.1)]
     pub operating_min_call: f64,
+
+    /// Language of labels (user.fields) when a call gives no LANG: en, ru or de.
+    #[arg(long, env = "ROSTER_DEFAULT_LANGUAGE", default_value = "en")]
+    pub default_language: String,
 }

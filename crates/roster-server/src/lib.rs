@@ -36,6 +36,7 @@ pub async fn prepare(config: &ServeConfig) -> anyhow::Result<Prepared> {
         max_body: config.max_body,
         public_url: config.public_url.clone(),
         operating: OperatingConfig { limit: config.operating_limit, min_call: config.operating_min_call },
+        default_language: config.default_language.to_ascii_lowercase(),
     };
     let app = app(dir, bx);
     Ok(Prepared { app, bootstrap })

@@ -8,11 +8,12 @@ mod user_add;
 mod user_get;
 mod user_info;
 mod user_update;
+mod user_userfield;
 
 use std::future::Future;
 use std::pin::Pin;
 
-use roster_core::{Actor, FileId, User};
+use roster_core::{Actor, FileId, User, UserField};
 use serde_json::Value as Json;
 
 use crate::envelope::{Reply, Timing};
@@ -31,6 +32,8 @@ pub enum Need {
     /// `user` only; the limited user scopes get the HTTP-200 `insufficient_scope` body.
     UserWrite,
     Department,
+    /// `user.userfield`.
+    UserField,
 }
 
 impl Need {
@@ -39,6 +42,7 @@ impl Need {
             Need::None => None,
             Need::UserRead | Need::UserWrite => Some("user"),
             Need::Department => Some("department"),
+            Need::UserField => Some("user.userfield"),
         }
     }
 }
@@ -56,6 +60,11 @@ pub const METHODS: &[(&str, Need)] = &[
     ("department.add", Need::Department),
     ("department.update", Need::Department),
     ("department.delete", Need::Department),
+    ("user.userfield.add", Need::UserField),
+    ("user.userfield.update", Need::UserField),
+    ("user.userfield.list", Need::UserField),
+    ("user.userfield.delete", Need::UserField),
+    ("user.userfield.file.get", Need::UserField),
     ("user.admin", Need::None),
     ("user.access", Need::None),
     ("profile", Need::None),
@@ -96,6 +105,7 @@ pub fn dispatch<'a>(call: &'a Call<'a>, method: &'a str, params: Params) -> Meth
                 ));
             }
             Need::Department if scopes.has("department") => {}
+            Need::UserField if scopes.has("user.userfield") => {}
             _ => return Err(BxError::insufficient_scope()),
         }
         match method {
@@ -104,7 +114,7 @@ pub fn dispatch<'a>(call: &'a Call<'a>, method: &'a str, params: Params) -> Meth
             "user.get" => user_get::run(call, params, false).await,
             "user.search" => user_get::run(call, params, true).await,
             "user.current" => user_info::current(call).await,
-            "user.fields" => Ok(user_info::fields(call)),
+            "user.fields" => user_info::fields(call, &params).await,
             "user.admin" => Ok(Reply::new(Json::Bool(call.actor.is_admin()))),
             "user.access" => Ok(user_info::access(call, &params)),
             "profile" => user_info::profile(call).await,
@@ -113,6 +123,11 @@ pub fn dispatch<'a>(call: &'a Call<'a>, method: &'a str, params: Params) -> Meth
             "department.add" => department::add(call, &params).await,
             "department.update" => department::update(call, &params).await,
             "department.delete" => department::delete(call, &params).await,
+            "user.userfield.add" => user_userfield::add(call, &params).await,
+            "user.userfield.update" => user_userfield::update(call, &params).await,
+            "user.userfield.list" => user_userfield::list(call, &params).await,
+            "user.userfield.delete" => user_userfield::delete(call, &params).await,
+            "user.userfield.file.get" => user_userfield::file_get(call, &params).await,
             "batch" => batch::run(call, params).await,
             "scope" => Ok(system::scope(call, &params)),
             "methods" => Ok(system::methods(call, &params)),
@@ -154,14 +169,36 @@ impl Call<'_> {
         Visibility::of(&self.actor.scopes)
     }
 
-    /// Serialises users with the given fields, resolving photo URLs in one lookup.
-    pub async fn users_json(&self, users: &[User], codes: &[&str], flavor: Flavor) -> Result<Vec<Json>, BxError> {
+    /// Whether custom (`UF_USR_*`) fields are visible: full `user` scope, or `user.userfield`.
+    pub fn sees_custom(&self) -> bool {
+        self.actor.scopes.has("user") || self.actor.scopes.has("user.userfield")
+    }
+
+    /// The custom fields this caller may see (none without the scope).
+    pub async fn custom_fields(&self) -> Result<Vec<UserField>, BxError> {
+        if !self.sees_custom() {
+            return Ok(Vec::new());
+        }
+        Ok(self.bx.dir.user_fields().await?)
+    }
+
+    /// Serialises users with the given fields and custom fields, resolving file URLs in one lookup.
+    pub async fn users_json(
+        &self,
+        users: &[User],
+        codes: &[&str],
+        custom: &[&UserField],
+        flavor: Flavor,
+    ) -> Result<Vec<Json>, BxError> {
         let mut ids: Vec<FileId> = Vec::new();
         for u in users {
             for v in u.values() {
                 if let roster_core::Value::File(f) = v {
                     ids.push(*f);
                 }
+            }
+            for f in custom.iter().filter(|f| f.type_id == roster_core::FieldType::File) {
+                ids.extend(u.custom(f.id).iter().filter_map(|v| v.text.parse().ok().and_then(FileId::new)));
             }
         }
         let refs = if ids.is_empty() {
@@ -172,6 +209,19 @@ impl Call<'_> {
         let url = |id: FileId| {
             refs.iter().find(|r| r.id == id).map(|r| crate::files::url(self.base_url, r))
         };
-        Ok(users.iter().map(|u| fields::user_json(u, codes, flavor, &url)).collect())
+        Ok(users
+            .iter()
+            .map(|u| {
+                let mut obj = fields::user_json(u, codes, flavor, &url);
+                if let Json::Object(map) = &mut obj {
+                    for f in custom {
+                        if let Some(v) = crate::uf::to_json(f, u.custom(f.id), u.id, &url) {
+                            map.insert(f.name.clone(), v);
+                        }
+                    }
+                }
+                obj
+            })
+            .collect())
     }
 }

@@ -23,6 +23,7 @@ fn granted(call: &Call<'_>, need: Need) -> bool {
         Need::UserRead => s.has("user") || s.has("user_basic") || s.has("user_brief"),
         Need::UserWrite => s.has("user"),
         Need::Department => s.has("department"),
+        Need::UserField => s.has("user.userfield"),
     }
 }
 

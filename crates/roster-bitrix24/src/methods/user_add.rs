@@ -1,14 +1,15 @@
 //! `user.add` (spec 2.5): invites a user; the e-mail is the login. An intranet user needs
 //! `UF_DEPARTMENT`; `EXTRANET=Y` needs `SONET_GROUP_ID`. Result: the new id.
 
-use roster_core::{AttrId, Change, CoreError, NewUser, Value};
+use roster_core::{AttrId, Change, CoreError, CustomChange, NewUser, Value};
 use serde_json::Value as Json;
 
-use super::user_update::{flat_fields, valid_email};
+use super::user_update::{flat_fields, lang_of, valid_email};
 use super::Call;
 use crate::envelope::Reply;
 use crate::error::BxError;
 use crate::input::{int_list, text_of, truthy, user_patch, Params, Purpose};
+use crate::uf;
 
 pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     if !call.bx.dir.may_invite(call.actor) {
@@ -44,6 +45,19 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     }
     if extranet {
         patch.departments = Some(Vec::new());
+    }
+    let custom = call.bx.dir.user_fields().await?;
+    patch.custom = uf::changes(&custom, &fields).map_err(|m| BxError::argument(m, ""))?;
+    for f in &custom {
+        if !patch.custom.iter().any(|(id, _)| *id == f.id) {
+            let defaults = uf::defaults(f);
+            if !defaults.is_empty() {
+                patch.custom.push((f.id, CustomChange::Set(defaults)));
+            }
+        }
+    }
+    if let Some(f) = uf::missing_mandatory(&custom, &patch.custom, true) {
+        return Err(BxError::argument(uf::mandatory_message(f, &lang_of(call, &params)), ""));
     }
     let user = NewUser { login: email, password_hash: None, is_admin: false, patch };
     match call.bx.dir.add_user(call.actor, user).await {

@@ -14,11 +14,12 @@ pub const PAGE: u64 = 50;
 
 pub async fn run(call: &Call<'_>, params: Params, search: bool) -> Result<Reply, BxError> {
     let vis = call.visibility();
+    let custom = call.custom_fields().await?;
     // Only the lower-case key is read, before any case folding, as on a portal.
     let start = params.0.get("start").and_then(int_of).unwrap_or(0);
     let (offset, count_total) = if start == -1 { (0, false) } else { (start.max(0) as u64, true) };
     let query = UserQuery {
-        filter: filter::filter(&params, vis, search),
+        filter: filter::filter(&params, vis, search, &custom),
         order: filter::order(&params),
         offset,
         limit: PAGE,
@@ -27,7 +28,8 @@ pub async fn run(call: &Call<'_>, params: Params, search: bool) -> Result<Reply,
     let admin_mode = params.get("ADMIN_MODE").is_some_and(|v| truthy(&v));
     let page = call.bx.dir.find_users(call.actor, query, admin_mode).await?;
     let codes = filter::select(&params, vis);
-    let items = call.users_json(&page.items, &codes, Flavor::List).await?;
+    let chosen = filter::select_custom(&params, &custom);
+    let items = call.users_json(&page.items, &codes, &chosen, Flavor::List).await?;
     // `start=-1` skips the count: a portal then answers `total: 0` and no `next`.
     Ok(Reply::page(items, offset, Some(page.total.unwrap_or(0))))
 }

@@ -10,16 +10,28 @@ use crate::input::{text_of, Params};
 
 pub async fn current(call: &Call<'_>) -> Result<Reply, BxError> {
     let codes = call.visibility().fields();
-    let mut items = call.users_json(std::slice::from_ref(&call.actor.user), codes, Flavor::Current).await?;
+    let custom = call.custom_fields().await?;
+    let all: Vec<&roster_core::UserField> = custom.iter().collect();
+    let user = call.bx.dir.user(call.actor.id()).await?.unwrap_or_else(|| call.actor.user.clone());
+    let mut items = call.users_json(std::slice::from_ref(&user), codes, &all, Flavor::Current).await?;
     Ok(Reply::new(items.pop().unwrap_or(Json::Null)))
 }
 
-pub fn fields(call: &Call<'_>) -> Reply {
+pub async fn fields(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
     let mut out = Map::new();
     for code in call.visibility().fields() {
         out.insert((*code).to_owned(), Json::String(label(code).to_owned()));
     }
-    Reply::new(Json::Object(out))
+    let lang = params
+        .get("LANG")
+        .and_then(|v| text_of(&v))
+        .map(|l| l.trim().to_ascii_lowercase())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| call.bx.config.default_language.clone());
+    for f in call.custom_fields().await? {
+        out.insert(f.name.clone(), Json::String(f.label("EDIT_FORM_LABEL", &lang)));
+    }
+    Ok(Reply::new(Json::Object(out)))
 }
 
 /// Access codes the caller holds: `U<id>`, `AU`, `G2`, `G1` for administrators, `D<n>`/`DR<n>`.
@@ -63,7 +75,7 @@ pub async fn profile(call: &Call<'_>) -> Result<Reply, BxError> {
         "PERSONAL_GENDER": text("personal_gender"),
         "TIME_ZONE": text("time_zone"),
     });
-    let photo = call.users_json(std::slice::from_ref(user), &["PERSONAL_PHOTO"], Flavor::Current).await?;
+    let photo = call.users_json(std::slice::from_ref(user), &["PERSONAL_PHOTO"], &[], Flavor::Current).await?;
     if let Some(url) = photo.first().and_then(|p| p.get("PERSONAL_PHOTO")) {
         out["PERSONAL_PHOTO"] = url.clone();
     }

@@ -9,6 +9,7 @@ use super::Call;
 use crate::envelope::Reply;
 use crate::error::BxError;
 use crate::input::{int_of, text_of, user_patch, Params, Purpose};
+use crate::uf;
 
 pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     let fields = flat_fields(&params);
@@ -16,7 +17,14 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     if !call.actor.is_admin() && call.actor.id() != id {
         return Err(BxError::access_denied());
     }
-    let patch = user_patch(&fields, Purpose::Update)?;
+    let mut patch = user_patch(&fields, Purpose::Update)?;
+    if fields.keys().any(|k| k.starts_with("UF_USR_")) {
+        let custom = call.bx.dir.user_fields().await?;
+        patch.custom = uf::changes(&custom, &fields).map_err(BxError::core)?;
+        if let Some(f) = uf::missing_mandatory(&custom, &patch.custom, false) {
+            return Err(BxError::core(uf::mandatory_message(f, &lang_of(call, &params))));
+        }
+    }
     if let Some(email) = fields.get("EMAIL").and_then(text_of) {
         if !email.trim().is_empty() && !valid_email(email.trim()) {
             return Err(BxError::core("Invalid e-mail address"));
@@ -24,6 +32,16 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     }
     call.bx.dir.update_user(call.actor, id, patch).await?;
     Ok(Reply::new(Json::Bool(true)))
+}
+
+/// The language of messages: `LANG`, else the server's default.
+pub fn lang_of(call: &Call<'_>, params: &Params) -> String {
+    params
+        .get("LANG")
+        .and_then(|v| text_of(&v))
+        .map(|l| l.trim().to_ascii_lowercase())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| call.bx.config.default_language.clone())
 }
 
 /// Upper-cased top-level fields, with a `FIELDS` object (which some clients send) merged in.

@@ -85,6 +85,7 @@ pub async fn start_in(dir: &Path, opts: Options) -> Server {
         max_body: opts.max_body,
         operating_limit: 480.0,
         operating_min_call: 0.1,
+        default_language: "en".into(),
     };
     let prepared = roster_server::prepare(&cfg).await.expect("prepare");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -146,9 +147,10 @@ impl Reply {
         &self.json
     }
 
-    /// `ERROR_CORE` / `access_denied` with HTTP 400.
+    /// Exactly `{"error":"ERROR_CORE","error_description":"access_denied"}` with HTTP 400.
     pub fn denied(&self) {
         self.err(400, "ERROR_CORE", Some("access_denied"));
+        assert_eq!(self.json, json!({"error": "ERROR_CORE", "error_description": "access_denied"}));
     }
 
     /// `ERROR_ARGUMENT` with HTTP 400, its description and `argument`.

@@ -3,6 +3,7 @@
 //! writer writes), migrations at open. Writes are durable before they are answered.
 
 mod ops;
+mod userfields;
 pub(crate) mod sql;
 mod writer;
 

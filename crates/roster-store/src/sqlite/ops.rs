@@ -9,9 +9,10 @@ use roster_core::query::{UserPage, UserQuery};
 use roster_core::store::{Bootstrap, FileRef, StoredFile};
 use roster_core::{
     AttrKind, Change, Department, DepartmentId, DepartmentPatch, DepartmentQuery, FileId, FileUpload, NewDepartment,
-    NewUser, Store, StoreError, StoreResult, User, UserId, UserPatch, Value, WebhookId,
+    NewUser, Store, StoreError, StoreResult, User, UserId, UserPatch, Value, WebhookId, FieldId, NewUserField, UserField, UserFieldPatch,
 };
 
+use super::userfields;
 use super::sql::{compile, order_by, to_sql, user_columns, user_from_row};
 use super::{backend, SqliteStore};
 
@@ -190,6 +191,22 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn user_fields(&self) -> StoreResult<Vec<UserField>> {
+        self.read_now(userfields::load_fields)
+    }
+
+    async fn create_user_field(&self, field: NewUserField) -> StoreResult<FieldId> {
+        self.write(move |c| userfields::insert_field(c, field)).await
+    }
+
+    async fn update_user_field(&self, id: FieldId, patch: UserFieldPatch) -> StoreResult<()> {
+        self.write(move |c| userfields::update_field(c, id, patch)).await
+    }
+
+    async fn delete_user_field(&self, id: FieldId) -> StoreResult<()> {
+        self.write(move |c| userfields::delete_field(c, id)).await
+    }
+
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool> {
         self.write(move |c| Ok(c.execute("DELETE FROM webhooks WHERE id = ?1", [id.get()]).map_err(backend)? > 0))
             .await
@@ -205,6 +222,7 @@ fn load_user(c: &Connection, id: UserId) -> StoreResult<Option<User>> {
     match user {
         Some(mut u) => {
             u.departments = departments_of(c, &[u.id.get()])?.into_iter().map(|(_, d)| d).collect();
+            u.custom = userfields::load_values(c, &[u.id.get()])?.remove(&u.id.get()).unwrap_or_default();
             Ok(Some(u))
         }
         None => Ok(None),
@@ -253,6 +271,10 @@ fn find_users(c: &Connection, q: &UserQuery) -> StoreResult<UserPage> {
         if let Some(u) = users.iter_mut().find(|u| u.id.get() == uid) {
             u.departments.push(dept);
         }
+    }
+    let mut custom = userfields::load_values(c, &ids)?;
+    for u in &mut users {
+        u.custom = custom.remove(&u.id.get()).unwrap_or_default();
     }
     let total = if q.count_total {
         let sql = format!("SELECT count(*) FROM users WHERE {}", w.sql);
@@ -357,6 +379,9 @@ fn apply_patch(c: &Connection, id: UserId, patch: UserPatch, bump: bool) -> Stor
     } else if c.query_row("SELECT 1 FROM users WHERE id = ?1", [id.get()], |_| Ok(())).optional().map_err(backend)?.is_none() {
         return Err(StoreError::Missing("user"));
     }
+    if !patch.custom.is_empty() {
+        userfields::apply_values(c, id, patch.custom)?;
+    }
     if let Some(depts) = patch.departments {
         c.prepare_cached("DELETE FROM user_departments WHERE user_id = ?1")
             .and_then(|mut s| s.execute([id.get()]))
@@ -390,7 +415,7 @@ fn ensure_email_free(c: &Connection, id: UserId, email: &str) -> StoreResult<()>
     }
 }
 
-fn insert_file(c: &Connection, file: FileUpload) -> StoreResult<FileId> {
+pub(crate) fn insert_file(c: &Connection, file: FileUpload) -> StoreResult<FileId> {
     c.execute(
         "INSERT INTO files (name, content_type, key, data, created) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![file.name, file.content_type, generate_secret(20), file.data, now()],

@@ -140,6 +140,7 @@ fn compile_cond(w: &mut Where, cond: &Cond) -> String {
             w.bind(SqlValue::Integer(*viewer))
         ),
         Cond::DepartmentName(prefix) => dept_name_prefix(w, prefix),
+        Cond::Custom { field, numeric, op, values } => custom_cond(w, *field, *numeric, *op, values),
         Cond::Find(words) => {
             let mut all = Vec::new();
             for word in words {
@@ -286,6 +287,34 @@ pub(crate) fn escape_like(v: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// A custom-field condition: a subquery over `user_uf_values`. Negated operators match
+/// users none of whose values match the positive form (users without values included).
+fn custom_cond(w: &mut Where, field: roster_core::FieldId, numeric: bool, op: Op, values: &[roster_core::CustomValue]) -> String {
+    let (positive, negate) = match op {
+        Op::Ne => (Op::Eq, true),
+        Op::NotLike => (Op::Like, true),
+        Op::NotContains => (Op::Contains, true),
+        Op::IsEmpty => (Op::NotEmpty, true),
+        other => (other, false),
+    };
+    let fid = w.bind(SqlValue::Integer(field.get()));
+    let cmp = if positive == Op::NotEmpty {
+        "1".to_owned()
+    } else if numeric {
+        let nums: Vec<SqlValue> = values.iter().map(|v| v.num.map_or(SqlValue::Null, SqlValue::Real)).collect();
+        let op = match positive {
+            Op::Like | Op::Contains | Op::StartsWith => Op::Eq,
+            o => o,
+        };
+        compare(w, "num_value", op, nums)
+    } else {
+        let texts: Vec<String> = values.iter().map(|v| v.text.clone()).collect();
+        text_match(w, "text_value", None, positive, &texts)
+    };
+    let not = if negate { "NOT " } else { "" };
+    format!("id {not}IN (SELECT user_id FROM user_uf_values WHERE field_id = {fid} AND {cmp})")
 }
 
 /// ORDER BY for a query; ties always fall back to id ascending.
