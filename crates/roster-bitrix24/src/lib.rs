@@ -10,8 +10,10 @@ pub mod files;
 pub mod filter;
 pub mod input;
 pub mod methods;
+pub mod oauth;
 pub mod operating;
 pub mod params;
+pub mod ratelimit;
 pub mod php_json;
 pub mod transport;
 pub mod uf;
@@ -25,6 +27,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{any, get};
 use axum::Router;
+use roster_core::oauth::App;
 use roster_core::{Actor, AuthError, Directory};
 use serde_json::{Map, Value as Json};
 
@@ -45,6 +48,10 @@ pub struct BitrixConfig {
     pub operating: OperatingConfig,
     /// Language of labels when a call names none (`LANG`).
     pub default_language: String,
+    /// Refuse REST calls that did not arrive over TLS (`INVALID_REQUEST`).
+    pub require_https: bool,
+    /// Request-rate limit per webhook or application; None is off.
+    pub rate_limit: Option<ratelimit::RateLimit>,
 }
 
 impl Default for BitrixConfig {
@@ -54,6 +61,8 @@ impl Default for BitrixConfig {
             public_url: None,
             operating: OperatingConfig::default(),
             default_language: "en".into(),
+            require_https: false,
+            rate_limit: None,
         }
     }
 }
@@ -63,13 +72,23 @@ pub struct Bitrix {
     pub dir: Directory,
     pub config: BitrixConfig,
     pub operating: Operating,
+    pub limiter: ratelimit::Limiter,
 }
 
 impl Bitrix {
     pub fn new(dir: Directory, config: BitrixConfig) -> Bitrix {
         let operating = Operating::new(config.operating);
-        Bitrix { dir, config, operating }
+        let limiter = ratelimit::Limiter::new(config.rate_limit);
+        Bitrix { dir, config, operating, limiter }
     }
+}
+
+/// Marks a request that arrived over TLS (the server's HTTPS listener inserts it).
+#[derive(Debug, Clone, Copy)]
+pub struct Secure;
+
+pub fn is_secure(ext: &axum::http::Extensions) -> bool {
+    ext.get::<Secure>().is_some()
 }
 
 /// Routes of the face: `/rest/...` and the file URLs it hands out.
@@ -78,6 +97,8 @@ pub fn router(bx: Arc<Bitrix>) -> Router {
         .route("/rest/{*tail}", any(rest))
         .route("/rest", any(rest_root))
         .route("/upload/roster/{id}/{key}/{name}", get(files::serve))
+        .route("/oauth/token", any(oauth::token))
+        .route("/oauth/token/", any(oauth::token))
         .with_state(bx)
 }
 
@@ -94,7 +115,11 @@ async fn rest(State(bx): State<Arc<Bitrix>>, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return render_error(&BxError::body_too_large(bx.config.max_body), format),
     };
-    let base_url = base_url(&bx.config, &parts.headers);
+    let secure = is_secure(&parts.extensions);
+    let base_url = base_url(&bx.config, &parts.headers, secure);
+    if bx.config.require_https && !secure && methods::need_of(&route.method).is_some() {
+        return render_error(&BxError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "Https required"), format);
+    }
     match handle(&bx, &route, parts.uri.query(), &parts.headers, &body, &base_url).await {
         Ok(Handled::Json(status, body, processing)) => render(status, &body, format, processing),
         Ok(Handled::Raw(ctype, bytes)) => raw_response(&ctype, bytes),
@@ -130,13 +155,16 @@ async fn handle(
     if methods::need_of(&route.method).is_none() {
         return Err(BxError::method_not_found());
     }
-    let actor = authenticate(bx, route, &raw, headers).await?;
+    let (actor, app) = authenticate(bx, route, &raw, headers).await?;
+    if !bx.limiter.admit(&actor.credential) {
+        return Err(BxError::new(StatusCode::SERVICE_UNAVAILABLE, "QUERY_LIMIT_EXCEEDED", "Too many requests"));
+    }
     for key in transport::RESERVED {
         if *key != "start" {
             raw.remove(*key);
         }
     }
-    let call = Call { bx, actor: &actor, base_url };
+    let call = Call { bx, actor: &actor, app: app.as_ref(), base_url };
     let (reply, timing) = methods::run_timed(&call, &route.method, Params(raw)).await?;
     if let Some((ctype, bytes)) = reply.raw {
         return Ok(Handled::Raw(ctype, bytes));
@@ -144,26 +172,56 @@ async fn handle(
     Ok(Handled::Json(StatusCode::OK, success_body(&reply, &timing), Some(timing.processing)))
 }
 
-/// Resolves the caller: the webhook in the path, or `aplogin`/`ap` parameters; a token
-/// (`auth`, `access_token`, `Authorization: Bearer`) is not known here and is refused.
-async fn authenticate(bx: &Bitrix, route: &Route, params: &Map<String, Json>, headers: &HeaderMap) -> Result<Actor, BxError> {
-    let text = |k: &str| params.get(k).and_then(input::text_of);
+/// Resolves the caller: the webhook in the path or `aplogin`/`ap` parameters, else an
+/// OAuth access token in `auth`, `access_token` or `Authorization: Bearer`.
+async fn authenticate(
+    bx: &Bitrix,
+    route: &Route,
+    params: &Map<String, Json>,
+    headers: &HeaderMap,
+) -> Result<(Actor, Option<App>), BxError> {
+    let text = |k: &str| params.get(k).and_then(input::text_of).filter(|s| !s.is_empty());
     let webhook = route.webhook.clone().or_else(|| Some((text("aplogin")?, text("ap")?)));
     if let Some((user, code)) = webhook {
-        return bx.dir.authenticate_webhook(&user, &code).await.map_err(|e| match e {
-            AuthError::BadCredentials => BxError::no_auth(),
-            AuthError::Inactive => BxError::invalid_credentials(),
-            AuthError::Core(c) => BxError::from_core(c),
-        });
+        let actor = bx.dir.authenticate_webhook(&user, &code).await.map_err(auth_error)?;
+        return Ok((actor, None));
     }
-    let _bearer = headers.get(header::AUTHORIZATION);
-    Err(BxError::no_auth())
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_owned());
+    match text("auth").or_else(|| text("access_token")).or(bearer) {
+        Some(token) => {
+            let (actor, app) = bx.dir.authenticate_token(&token).await.map_err(auth_error)?;
+            Ok((actor, Some(app)))
+        }
+        None => Err(BxError::no_auth()),
+    }
 }
 
-fn base_url(config: &BitrixConfig, headers: &HeaderMap) -> String {
+fn auth_error(e: AuthError) -> BxError {
+    match e {
+        AuthError::BadCredentials => BxError::no_auth(),
+        AuthError::Inactive => BxError::invalid_credentials(),
+        AuthError::Expired => {
+            BxError::new(StatusCode::UNAUTHORIZED, "expired_token", "The access token provided has expired")
+        }
+        AuthError::AppNotFound => BxError::new(StatusCode::UNAUTHORIZED, "APPLICATION_NOT_FOUND", "Application not found"),
+        AuthError::UserAccess => BxError::new(
+            StatusCode::FORBIDDEN,
+            "user_access_error",
+            "The user does not have access to the application.",
+        ),
+        AuthError::Core(c) => BxError::from_core(c),
+    }
+}
+
+pub(crate) fn base_url(config: &BitrixConfig, headers: &HeaderMap, secure: bool) -> String {
     if let Some(url) = &config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("http://{host}")
+    let scheme = if secure { "https" } else { "http" };
+    format!("{scheme}://{host}")
 }

@@ -8,7 +8,8 @@ use crate::attrs::AttrId;
 use crate::credentials::{self, NewWebhook, Scopes, Webhook};
 use crate::department::{Department, DepartmentPatch, DepartmentQuery, NewDepartment};
 use crate::error::{CoreError, CoreResult};
-use crate::ids::{DepartmentId, UserId, WebhookId};
+use crate::accounts::NewAccount;
+use crate::ids::{DepartmentId, GroupId, RoleId, UserId, WebhookId};
 use crate::query::{Cond, Op, UserPage, UserQuery};
 use crate::store::{Bootstrap, Store, StoreError};
 use crate::ids::FieldId;
@@ -27,6 +28,8 @@ pub struct Actor {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Credential {
     Webhook(WebhookId),
+    /// An OAuth application (its numeric id).
+    App(i64),
 }
 
 impl Actor {
@@ -48,6 +51,15 @@ pub enum AuthError {
     /// The credential is valid but its user may no longer act (deactivated).
     #[error("user may not act")]
     Inactive,
+    /// The access token's lifetime is over.
+    #[error("the access token provided has expired")]
+    Expired,
+    /// The token's application was removed or deactivated.
+    #[error("application not found")]
+    AppNotFound,
+    /// The application is limited to other users.
+    #[error("the user does not have access to the application")]
+    UserAccess,
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -93,6 +105,10 @@ impl Directory {
         patch.set(AttrId::named("last_name"), Value::Text("Administrator".into()));
         patch.set(AttrId::named("email"), Value::Text(String::new()));
         patch.departments = Some(vec![DepartmentId::ROOT]);
+        // Zabbix's user 1: super admin role, auto-login on, no auto-logout.
+        patch.set(AttrId::named("roleid"), Value::Int(RoleId::SUPER_ADMIN.get()));
+        patch.set(AttrId::named("autologin"), Value::Int(1));
+        patch.set(AttrId::named("autologout"), Value::Text("0".into()));
         let data = Bootstrap {
             admin: NewUser { login: "Admin".into(), password_hash: Some(hash), is_admin: true, patch },
             root_department: NewDepartment { name: "Company".into(), sort: 500, parent: None, head: None },
@@ -101,6 +117,14 @@ impl Directory {
                 scopes: Scopes::all(),
                 code_hash: credentials::hash_secret(&webhook_code),
             },
+            guest: Some(guest_user()),
+            memberships: vec![
+                (UserId::ADMIN, GroupId::ADMINISTRATORS),
+                (UserId::ADMIN, GroupId::INTERNAL),
+                (UserId::GUEST, GroupId::GUESTS),
+                (UserId::GUEST, GroupId::DISABLED),
+                (UserId::GUEST, GroupId::INTERNAL),
+            ],
         };
         let made = self.store.bootstrap(data).await?;
         Ok(made.then_some(BootstrapReport { admin_password, password_generated, webhook_code }))
@@ -144,7 +168,9 @@ impl Directory {
 
     /// Lists users visible to `actor`. Without effective admin mode an employee sees
     /// employees and themselves; an extranet user sees only themselves.
+    /// Zabbix's internal `guest` account is not listed here (see [`GUEST_LOGIN`]).
     pub async fn find_users(&self, actor: &Actor, mut query: UserQuery, admin_mode: bool) -> CoreResult<UserPage> {
+        query.filter.push(Cond::Login { op: Op::Ne, values: vec![GUEST_LOGIN.into()] });
         if !(admin_mode && actor.is_admin()) {
             let own = actor.id().get();
             if actor.user.departments.is_empty() {
@@ -170,7 +196,14 @@ impl Directory {
         if let Some(depts) = &user.patch.departments {
             self.check_departments(depts).await?;
         }
-        Ok(self.store.create_user(user).await?)
+        // The other face's view of a new user: the User role, in the default group.
+        let mut user = user;
+        if crate::accounts::role_in(&user.patch).is_none() {
+            user.patch.set(AttrId::named("roleid"), Value::Int(RoleId::USER.get()));
+        }
+        let account = NewAccount { user, groups: vec![GroupId::INTERNAL], medias: Vec::new() };
+        let ids = self.store.create_accounts(vec![account]).await?;
+        ids.into_iter().next().ok_or_else(|| CoreError::Internal("no id for a created user".into()))
     }
 
     /// Applies `patch` to user `id`. An administrator may change anyone; a user only
@@ -280,4 +313,18 @@ impl Directory {
         let hook = NewWebhook { user, scopes, code_hash: credentials::hash_secret(&code) };
         Ok((self.store.create_webhook(hook).await?, code))
     }
+}
+
+/// The login of Zabbix's internal guest account (user 2 of a fresh directory). It exists
+/// for the Zabbix face only: the Bitrix24 face does not list it.
+pub const GUEST_LOGIN: &str = "guest";
+
+/// The `guest` user of a fresh directory, as Zabbix 6.0 creates it.
+fn guest_user() -> NewUser {
+    let mut patch = UserPatch::default();
+    patch.set(AttrId::named("active"), Value::Bool(true));
+    patch.set(AttrId::named("name"), Value::Text(String::new()));
+    patch.set(AttrId::named("last_name"), Value::Text(String::new()));
+    patch.set(AttrId::named("roleid"), Value::Int(RoleId::GUEST.get()));
+    NewUser { login: GUEST_LOGIN.into(), password_hash: None, is_admin: false, patch }
 }

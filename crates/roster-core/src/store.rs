@@ -4,11 +4,15 @@
 
 use async_trait::async_trait;
 
+use crate::accounts::{AccountWrite, NewAccount};
 use crate::credentials::{NewWebhook, Webhook};
 use crate::department::{Department, DepartmentPatch, DepartmentQuery, NewDepartment};
-use crate::ids::{DepartmentId, FileId, UserId, WebhookId};
+use crate::groups::{NewUserGroup, Role, UserGroup, UserGroupPatch};
+use crate::ids::{DepartmentId, FileId, GroupId, MediaTypeId, RoleId, TokenId, UserId, WebhookId};
+use crate::media::{Media, MediaType};
 use crate::query::{UserPage, UserQuery};
 use crate::ids::FieldId;
+use crate::sessions::{Access, ApiToken, ApiTokenPatch, NewApiToken, Session, TokenQuery};
 use crate::user::{NewUser, User, UserPatch};
 use crate::userfields::{NewUserField, UserField, UserFieldPatch};
 
@@ -61,6 +65,10 @@ pub struct Bootstrap {
     pub admin: NewUser,
     pub root_department: NewDepartment,
     pub webhook: NewWebhook,
+    /// The `guest` user, created right after the administrator (so it gets id 2).
+    pub guest: Option<NewUser>,
+    /// Group memberships of the bootstrap users.
+    pub memberships: Vec<(UserId, GroupId)>,
 }
 
 #[async_trait]
@@ -92,6 +100,37 @@ pub trait Store: Send + Sync + 'static {
     async fn webhooks_of(&self, user: UserId) -> StoreResult<Vec<Webhook>>;
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool>;
 
+    async fn create_app(&self, _app: crate::oauth::NewApp) -> StoreResult<i64> {
+        Err(unsupported())
+    }
+    async fn apps(&self) -> StoreResult<Vec<crate::oauth::App>> {
+        Err(unsupported())
+    }
+    async fn app_by_client_id(&self, _client_id: &str) -> StoreResult<Option<crate::oauth::App>> {
+        Err(unsupported())
+    }
+    async fn app_by_id(&self, _id: i64) -> StoreResult<Option<crate::oauth::App>> {
+        Err(unsupported())
+    }
+    /// Stores a token pair; with `replaces`, atomically drops the pair of that refresh
+    /// digest (`Missing("token")` when it is already gone: a refresh token works once).
+    async fn save_token(&self, _token: crate::oauth::TokenRecord, _replaces: Option<String>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    async fn token_by_access(&self, _access_hash: &str) -> StoreResult<Option<crate::oauth::TokenRecord>> {
+        Err(unsupported())
+    }
+    async fn token_by_refresh(&self, _refresh_hash: &str) -> StoreResult<Option<crate::oauth::TokenRecord>> {
+        Err(unsupported())
+    }
+    async fn save_auth_code(&self, _code_hash: String, _app: i64, _user: UserId, _expires: i64) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Removes and returns a code's (app, user, expires): a code works once.
+    async fn take_auth_code(&self, _code_hash: &str) -> StoreResult<Option<(i64, UserId, i64)>> {
+        Err(unsupported())
+    }
+
     /// Every custom field with its enumeration items, by sort then id.
     async fn user_fields(&self) -> StoreResult<Vec<UserField>> {
         Err(unsupported())
@@ -106,6 +145,108 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Deletes the field and every value of it; `Missing("field")` when absent.
     async fn delete_user_field(&self, _id: FieldId) -> StoreResult<()> {
+        Err(unsupported())
+    }
+
+    // --- Groups, roles, media, accounts, sessions, tokens, settings (the Zabbix face).
+    // Every method has a default body so a backend may add them one by one.
+
+    /// Roles, all or those with these ids, by id.
+    async fn roles(&self, _ids: Option<Vec<RoleId>>) -> StoreResult<Vec<Role>> {
+        Err(unsupported())
+    }
+    /// User groups, all or those with these ids, by id.
+    async fn user_groups(&self, _ids: Option<Vec<GroupId>>) -> StoreResult<Vec<UserGroup>> {
+        Err(unsupported())
+    }
+    /// Memberships `(user, group)` of these users and/or groups (None: any), by user then group.
+    async fn memberships(&self, _users: Option<Vec<UserId>>, _groups: Option<Vec<GroupId>>) -> StoreResult<Vec<(UserId, GroupId)>> {
+        Err(unsupported())
+    }
+    /// Creates groups atomically; `Taken("name")` for a duplicate name.
+    async fn create_user_groups(&self, _groups: Vec<NewUserGroup>) -> StoreResult<Vec<GroupId>> {
+        Err(unsupported())
+    }
+    /// Changes groups atomically; `Missing("user group")` for an unknown id.
+    async fn update_user_groups(&self, _patches: Vec<(GroupId, UserGroupPatch)>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Deletes groups (and their memberships) atomically.
+    async fn delete_user_groups(&self, _ids: Vec<GroupId>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Media types, all or those with these ids, by id.
+    async fn media_types(&self, _ids: Option<Vec<MediaTypeId>>) -> StoreResult<Vec<MediaType>> {
+        Err(unsupported())
+    }
+    /// The media of these users, by user then media id.
+    async fn medias_of(&self, _users: Vec<UserId>) -> StoreResult<Vec<Media>> {
+        Err(unsupported())
+    }
+    /// Creates users with memberships and media in one atomic write; ids in order.
+    async fn create_accounts(&self, _accounts: Vec<NewAccount>) -> StoreResult<Vec<UserId>> {
+        Err(unsupported())
+    }
+    /// Applies account changes in one atomic write: all succeed or none is kept.
+    async fn update_accounts(&self, _writes: Vec<AccountWrite>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Deletes users with everything that hangs off them, atomically.
+    async fn delete_users(&self, _ids: Vec<UserId>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// A user with role and groups, in one read.
+    async fn access(&self, _user: UserId) -> StoreResult<Option<Access>> {
+        Err(unsupported())
+    }
+    /// The session with this digest and its user's access, in one read.
+    async fn session_access(&self, _hash: &str) -> StoreResult<Option<(Session, Access)>> {
+        Err(unsupported())
+    }
+    /// The API token with this secret digest and its user's access, in one read.
+    async fn api_token_access(&self, _hash: &str) -> StoreResult<Option<(ApiToken, Access)>> {
+        Err(unsupported())
+    }
+    /// Counts a failed login (`attempt_failed + 1`, with the caller's address and time).
+    async fn login_failed(&self, _user: UserId, _ip: String, _clock: i64) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Records a successful login: resets the failure count, sets `last_login`, stores the session.
+    async fn login_succeeded(&self, _session: Session) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Marks a session passive; false when there was no active session with this digest.
+    async fn end_session(&self, _hash: &str) -> StoreResult<bool> {
+        Err(unsupported())
+    }
+    /// Creates API tokens atomically; `Taken("token name")` when a user already has the name.
+    async fn create_api_tokens(&self, _tokens: Vec<NewApiToken>) -> StoreResult<Vec<TokenId>> {
+        Err(unsupported())
+    }
+    async fn api_tokens(&self, _query: &TokenQuery) -> StoreResult<Vec<ApiToken>> {
+        Err(unsupported())
+    }
+    /// Changes tokens atomically; `Taken("token name")` on a duplicate name.
+    async fn update_api_tokens(&self, _patches: Vec<(TokenId, ApiTokenPatch)>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Stores new secret digests of tokens (replacing any earlier secret), atomically.
+    async fn set_api_token_secrets(&self, _secrets: Vec<(TokenId, String)>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Records a token's use.
+    async fn touch_api_token(&self, _id: TokenId, _clock: i64) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    async fn delete_api_tokens(&self, _ids: Vec<TokenId>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Every stored setting (unset keys read as their defaults, see `settings`).
+    async fn settings(&self) -> StoreResult<crate::settings::Settings> {
+        Err(unsupported())
+    }
+    /// Stores settings atomically.
+    async fn set_settings(&self, _values: Vec<(String, String)>) -> StoreResult<()> {
         Err(unsupported())
     }
 }

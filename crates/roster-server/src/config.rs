@@ -50,7 +50,51 @@ pub struct ServeConfig {
     #[arg(long, env = "ROSTER_OPERATING_MIN_CALL", default_value_t = 0.1)]
     pub operating_min_call: f64,
 
+    /// Request-rate limit per webhook or app: off, standard (2/s, burst 50),
+    /// enterprise (5/s, burst 250) or RATE/BURST.
+    #[arg(long, env = "ROSTER_RATE_LIMIT", default_value = "off")]
+    pub rate_limit: roster_bitrix24::ratelimit::RateSetting,
+
+    /// Also serve HTTPS on this address (port 0 picks one); needs --tls-cert and
+    /// --tls-key, or --tls-self-signed.
+    #[arg(long, env = "ROSTER_TLS_LISTEN")]
+    pub tls_listen: Option<SocketAddr>,
+
+    /// PEM certificate chain for --tls-listen.
+    #[arg(long, env = "ROSTER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// PEM private key for --tls-listen.
+    #[arg(long, env = "ROSTER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Make a self-signed certificate for localhost and 127.0.0.1 and print its path.
+    #[arg(long, env = "ROSTER_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+
+    /// Refuse REST calls over plain HTTP with INVALID_REQUEST "Https required".
+    #[arg(long, env = "ROSTER_REQUIRE_HTTPS")]
+    pub require_https: bool,
+
     /// Language of labels (user.fields) when a call gives no LANG: en, ru or de.
     #[arg(long, env = "ROSTER_DEFAULT_LANGUAGE", default_value = "en")]
     pub default_language: String,
+}
+
+/// Parses `ServeConfig` alone, so its defaults come from the flag definitions above.
+#[derive(Debug, clap::Parser)]
+struct DefaultsOnly {
+    #[command(flatten)]
+    config: ServeConfig,
+}
+
+impl Default for ServeConfig {
+    /// Every flag at its default (environment variables still apply, as for `serve`).
+    fn default() -> Self {
+        use clap::Parser;
+        match DefaultsOnly::try_parse_from(["roster"]) {
+            Ok(d) => d.config,
+            Err(e) => panic!("ServeConfig defaults do not parse: {e}"),
+        }
+    }
 }

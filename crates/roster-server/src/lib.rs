@@ -3,6 +3,7 @@
 //! `main` and the tests both go through [`start`] and [`run`].
 
 pub mod config;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub async fn prepare(config: &ServeConfig) -> anyhow::Result<Prepared> {
         public_url: config.public_url.clone(),
         operating: OperatingConfig { limit: config.operating_limit, min_call: config.operating_min_call },
         default_language: config.default_language.to_ascii_lowercase(),
+        require_https: config.require_https,
+        rate_limit: config.rate_limit.0,
     };
     let app = app(dir, bx);
     Ok(Prepared { app, bootstrap })

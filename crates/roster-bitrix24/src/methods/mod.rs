@@ -13,7 +13,8 @@ mod user_userfield;
 use std::future::Future;
 use std::pin::Pin;
 
-use roster_core::{Actor, FileId, User, UserField};
+use roster_core::oauth::App;
+use roster_core::{Actor, Credential, FileId, User, UserField};
 use serde_json::Value as Json;
 
 use crate::envelope::{Reply, Timing};
@@ -73,6 +74,7 @@ pub const METHODS: &[(&str, Need)] = &[
     ("methods", Need::None),
     ("method.get", Need::None),
     ("server.time", Need::None),
+    ("app.info", Need::None),
 ];
 
 pub fn need_of(method: &str) -> Option<Need> {
@@ -83,6 +85,8 @@ pub fn need_of(method: &str) -> Option<Need> {
 pub struct Call<'a> {
     pub bx: &'a Bitrix,
     pub actor: &'a Actor,
+    /// The OAuth application, when the call came with an access token.
+    pub app: Option<&'a App>,
     /// Scheme and host for absolute file URLs, without a trailing slash.
     pub base_url: &'a str,
 }
@@ -106,6 +110,12 @@ pub fn dispatch<'a>(call: &'a Call<'a>, method: &'a str, params: Params) -> Meth
             }
             Need::Department if scopes.has("department") => {}
             Need::UserField if scopes.has("user.userfield") => {}
+            _ if matches!(call.actor.credential, Credential::App(_)) => {
+                return Err(BxError {
+                    description: "The request requires higher privileges than provided by the access token".into(),
+                    ..BxError::insufficient_scope()
+                })
+            }
             _ => return Err(BxError::insufficient_scope()),
         }
         match method {
@@ -133,6 +143,7 @@ pub fn dispatch<'a>(call: &'a Call<'a>, method: &'a str, params: Params) -> Meth
             "methods" => Ok(system::methods(call, &params)),
             "method.get" => Ok(system::method_get(call, &params)),
             "server.time" => Ok(system::server_time()),
+            "app.info" => Ok(system::app_info(call)),
             _ => Err(BxError::method_not_found()),
         }
     })

@@ -52,6 +52,25 @@ pub fn method_get(call: &Call<'_>, params: &Params) -> Reply {
     }))
 }
 
+/// `app.info`: the application in OAuth context, scopes and licence for a webhook.
+pub fn app_info(call: &Call<'_>) -> Reply {
+    let scopes: Vec<Json> = call.actor.scopes.iter().map(|s| json!(s)).collect();
+    Reply::new(match call.app {
+        Some(app) => json!({
+            "ID": app.id,
+            "CODE": app.client_id,
+            "VERSION": 1,
+            "STATUS": "L",
+            "INSTALLED": true,
+            "PAYMENT_EXPIRED": "N",
+            "DAYS": null,
+            "LANGUAGE_ID": call.bx.config.default_language,
+            "LICENSE": "en_selfhosted",
+        }),
+        None => json!({"SCOPE": scopes, "LICENSE": "en_selfhosted"}),
+    })
+}
+
 pub fn server_time() -> Reply {
     Reply::new(Json::String(iso(chrono::Utc::now())))
 }

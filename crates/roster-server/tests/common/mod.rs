@@ -20,15 +20,24 @@ pub const JSON_TYPE: &str = "application/json; charset=utf-8";
 pub const FORM_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// The eight keys of the `time` object (spec 1.5).
-pub const TIME_KEYS: [&str; 8] =
-    ["start", "finish", "duration", "processing", "date_start", "date_finish", "operating", "operating_reset_at"];
+pub const TIME_KEYS: [&str; 8] = [
+    "start",
+    "finish",
+    "duration",
+    "processing",
+    "date_start",
+    "date_finish",
+    "operating",
+    "operating_reset_at",
+];
 
 /// A 1x1 transparent PNG.
 pub const TINY_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
-    0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00,
-    0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff,
-    0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 /// Settings a test may vary; the rest of `ServeConfig` is fixed.
@@ -41,7 +50,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { bootstrap_webhook: BOOT_CODE.into(), admin_password: ADMIN_PASSWORD.into(), max_body: 1024 * 1024 }
+        Options {
+            bootstrap_webhook: BOOT_CODE.into(),
+            admin_password: ADMIN_PASSWORD.into(),
+            max_body: 1024 * 1024,
+        }
     }
 }
 
@@ -78,17 +91,18 @@ pub async fn start_in(dir: &Path, opts: Options) -> Server {
     let db_url = format!("sqlite://{}", db_path.display());
     let cfg = ServeConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        database: DatabaseArgs { database_url: db_url.clone() },
+        database: DatabaseArgs {
+            database_url: db_url.clone(),
+        },
         admin_password: Some(opts.admin_password),
         bootstrap_webhook: Some(opts.bootstrap_webhook),
-        public_url: None,
         max_body: opts.max_body,
-        operating_limit: 480.0,
-        operating_min_call: 0.1,
-        default_language: "en".into(),
+        ..ServeConfig::default()
     };
     let prepared = roster_server::prepare(&cfg).await.expect("prepare");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(roster_server::run(listener, prepared.app, async move {
@@ -100,7 +114,10 @@ pub async fn start_in(dir: &Path, opts: Options) -> Server {
         base,
         db_url,
         db_path,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client"),
         stop: Some(tx),
         task: Some(task),
         _dir: None,
@@ -119,7 +136,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     pub fn text(&self) -> String {
@@ -130,27 +150,50 @@ impl Reply {
     pub fn ok(&self) -> &Value {
         assert_eq!(self.status, 200, "expected success, got: {}", self.text());
         assert_eq!(self.header("content-type"), JSON_TYPE);
-        assert!(self.json.get("error").is_none(), "unexpected error: {}", self.text());
+        assert!(
+            self.json.get("error").is_none(),
+            "unexpected error: {}",
+            self.text()
+        );
         assert_time(&self.json["time"]);
-        self.json.get("result").unwrap_or_else(|| panic!("no result in {}", self.text()))
+        self.json
+            .get("result")
+            .unwrap_or_else(|| panic!("no result in {}", self.text()))
     }
 
     /// Asserts a portal error: status, code, description (when given), JSON, no `time`.
     pub fn err(&self, status: u16, code: &str, description: Option<&str>) -> &Value {
-        assert_eq!(self.status, status, "unexpected status, body: {}", self.text());
-        assert_eq!(self.header("content-type"), JSON_TYPE, "body: {}", self.text());
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status, body: {}",
+            self.text()
+        );
+        assert_eq!(
+            self.header("content-type"),
+            JSON_TYPE,
+            "body: {}",
+            self.text()
+        );
         assert_eq!(self.json["error"], code, "body: {}", self.text());
         if let Some(d) = description {
             assert_eq!(self.json["error_description"], d, "body: {}", self.text());
         }
-        assert!(self.json.get("time").is_none(), "an error carries no time: {}", self.text());
+        assert!(
+            self.json.get("time").is_none(),
+            "an error carries no time: {}",
+            self.text()
+        );
         &self.json
     }
 
     /// Exactly `{"error":"ERROR_CORE","error_description":"access_denied"}` with HTTP 400.
     pub fn denied(&self) {
         self.err(400, "ERROR_CORE", Some("access_denied"));
-        assert_eq!(self.json, json!({"error": "ERROR_CORE", "error_description": "access_denied"}));
+        assert_eq!(
+            self.json,
+            json!({"error": "ERROR_CORE", "error_description": "access_denied"})
+        );
     }
 
     /// `ERROR_ARGUMENT` with HTTP 400, its description and `argument`.
@@ -169,18 +212,27 @@ pub fn ids_of(list: &Value) -> Vec<i64> {
     list.as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))
         .iter()
-        .map(|u| u["ID"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad ID in {u}")))
+        .map(|u| {
+            u["ID"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("bad ID in {u}"))
+        })
         .collect()
 }
 
 pub fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Whether `s` looks like `date('c')`: `YYYY-MM-DDTHH:MM:SS+00:00`.
 pub fn is_iso(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
     b.len() == 25
         && digits(0..4)
         && b[4] == b'-'
@@ -201,7 +253,9 @@ pub fn is_iso(s: &str) -> bool {
 
 /// Checks the eight `time` keys and their types (spec 1.5).
 pub fn assert_time(time: &Value) {
-    let obj = time.as_object().unwrap_or_else(|| panic!("time is not an object: {time}"));
+    let obj = time
+        .as_object()
+        .unwrap_or_else(|| panic!("time is not an object: {time}"));
     for key in TIME_KEYS {
         assert!(obj.contains_key(key), "time lacks {key}: {time}");
     }
@@ -215,10 +269,24 @@ pub fn assert_time(time: &Value) {
     let start = time["start"].as_f64().unwrap_or_default();
     let finish = time["finish"].as_f64().unwrap_or_default();
     assert!(finish >= start, "finish before start: {time}");
-    assert!((start - now_unix() as f64).abs() < 60.0, "start is not now: {time}");
-    let reset = time["operating_reset_at"].as_i64().unwrap_or_else(|| panic!("operating_reset_at not an integer: {time}"));
+    assert!(
+        (start - now_unix() as f64).abs() < 60.0,
+        "start is not now: {time}"
+    );
+    let reset = time["operating_reset_at"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("operating_reset_at not an integer: {time}"));
     let expected = now_unix() + 600;
-    assert!((reset - expected).abs() <= 15, "operating_reset_at {reset} is not about now+600 ({expected})");
+    assert!(
+        (reset - expected).abs() <= 15,
+        "operating_reset_at {reset} is not about now+600 ({expected})"
+    );
+}
+
+/// Standard base64, as `[name, base64]` uploads take it.
+pub fn b64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 /// Percent-encodes one form component (everything but unreserved characters).
@@ -275,7 +343,9 @@ impl Server {
         // Idle pooled connections would otherwise delay the graceful shutdown.
         self.client = reqwest::Client::new();
         if let Some(task) = self.task.take() {
-            let ended = tokio::time::timeout(Duration::from_secs(10), task).await.expect("server did not stop");
+            let ended = tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("server did not stop");
             ended.expect("server task panicked").expect("server failed");
         }
     }
@@ -286,13 +356,29 @@ impl Server {
 
     /// Sends a request and reads the answer; any 5xx fails the test.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let reply = self.send_unchecked(req).await;
+        assert!(
+            reply.status < 500,
+            "server answered {}: {}",
+            reply.status,
+            reply.text()
+        );
+        reply
+    }
+
+    /// Sends a request and reads the answer, whatever its status.
+    pub async fn send_unchecked(&self, req: reqwest::RequestBuilder) -> Reply {
         let resp = req.send().await.expect("request failed");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.expect("read body").to_vec();
-        assert!(status < 500, "server answered {status}: {}", String::from_utf8_lossy(&bytes));
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, bytes, json }
+        Reply {
+            status,
+            headers,
+            bytes,
+            json,
+        }
     }
 
     pub async fn get(&self, url: &str) -> Reply {
@@ -302,7 +388,13 @@ impl Server {
     /// POSTs raw bytes with a content type.
     pub async fn post_raw(&self, url: &str, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
         let body: Vec<u8> = body.into();
-        self.send(self.client.post(url).header("content-type", content_type).body(body)).await
+        self.send(
+            self.client
+                .post(url)
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
     }
 
     pub async fn post_form(&self, url: &str, body: &str) -> Reply {
@@ -327,18 +419,35 @@ impl Server {
     pub async fn add_user(&self, email: &str, extra: Value) -> i64 {
         let params = merged(json!({"EMAIL": email, "UF_DEPARTMENT": 1}), &extra);
         let reply = self.call("user.add", params).await;
-        reply.ok().as_i64().unwrap_or_else(|| panic!("user.add gave no integer id: {}", reply.text()))
+        reply
+            .ok()
+            .as_i64()
+            .unwrap_or_else(|| panic!("user.add gave no integer id: {}", reply.text()))
     }
 
     /// Adds many users through `batch` (50 per call); `specs` are `user.add` parameter objects.
     pub async fn add_users(&self, specs: &[Value]) -> Vec<i64> {
         let mut ids = Vec::with_capacity(specs.len());
         for chunk in specs.chunks(50) {
-            let cmd: Vec<String> = chunk.iter().map(|p| format!("user.add?{}", query_of(p))).collect();
+            let cmd: Vec<String> = chunk
+                .iter()
+                .map(|p| format!("user.add?{}", query_of(p)))
+                .collect();
             let reply = self.call("batch", json!({"halt": 1, "cmd": cmd})).await;
             let res = reply.ok();
-            assert_eq!(res["result_error"], json!([]), "batch user.add failed: {}", reply.text());
-            ids.extend(res["result"].as_array().into_iter().flatten().filter_map(Value::as_i64));
+            assert_eq!(
+                res["result_error"],
+                json!([]),
+                "batch user.add failed: {}",
+                reply.text()
+            );
+            ids.extend(
+                res["result"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_i64),
+            );
         }
         assert_eq!(ids.len(), specs.len());
         ids
@@ -346,10 +455,19 @@ impl Server {
 
     /// One user as the administrator sees it through `user.get` (ADMIN_MODE, all fields).
     pub async fn user(&self, id: i64) -> Value {
-        let reply = self.call("user.get", json!({"ID": id, "ADMIN_MODE": "Y"})).await;
+        let reply = self
+            .call("user.get", json!({"ID": id, "ADMIN_MODE": "Y"}))
+            .await;
         let list = reply.ok().as_array().cloned().unwrap_or_default();
         assert_eq!(list.len(), 1, "user {id} not found: {}", reply.text());
         list[0].clone()
+    }
+
+    /// Asserts that `method` with `params` (as the administrator) returns exactly the users
+    /// `expected`, in that order.
+    pub async fn expect_ids(&self, method: &str, params: Value, expected: &[i64]) {
+        let r = self.call(method, params.clone()).await;
+        assert_eq!(r.ids(), expected, "{method} {params}");
     }
 
     /// `user.update` as the administrator; asserts `result: true`.
@@ -365,7 +483,9 @@ impl Server {
         let dir = Directory::new(roster_store::open(&self.db_url).expect("open store"));
         let id = UserId::new(user).expect("user id");
         let scopes = Scopes::parse(scopes).expect("scopes");
-        dir.add_webhook(id, scopes, Some(code.clone())).await.expect("add webhook");
+        dir.add_webhook(id, scopes, Some(code.clone()))
+            .await
+            .expect("add webhook");
         format!("{}/rest/{user}/{code}/", self.base)
     }
 

@@ -2,6 +2,9 @@
 //! (see `writer`), one reader connection per thread (WAL lets readers read while the
 //! writer writes), migrations at open. Writes are durable before they are answered.
 
+mod access;
+mod accounts;
+mod oauth;
 mod ops;
 mod userfields;
 pub(crate) mod sql;
@@ -20,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_zabbix.sql"),
     include_str!("../../migrations/sqlite/0003_userfields.sql"),
+    include_str!("../../migrations/sqlite/0004_oauth.sql"),
 ];
 
 /// The SQLite backend. Cheap to clone.

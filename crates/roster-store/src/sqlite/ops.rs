@@ -12,11 +12,17 @@ use roster_core::{
     NewUser, Store, StoreError, StoreResult, User, UserId, UserPatch, Value, WebhookId, FieldId, NewUserField, UserField, UserFieldPatch,
 };
 
-use super::userfields;
+use super::{oauth, userfields};
+use roster_core::{
+    AccountWrite, Access, ApiToken, ApiTokenPatch, GroupId, Media, MediaType, MediaTypeId, NewAccount, NewApiToken,
+    NewUserGroup, Role, RoleId, Session, Settings, TokenId, TokenQuery, UserGroup, UserGroupPatch,
+};
+
+use super::{access, accounts};
 use super::sql::{compile, order_by, to_sql, user_columns, user_from_row};
 use super::{backend, SqliteStore};
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
@@ -30,7 +36,14 @@ impl Store for SqliteStore {
             }
             insert_department(c, &data.root_department)?;
             insert_user(c, data.admin)?;
+            if let Some(guest) = data.guest {
+                insert_user(c, guest)?;
+            }
             insert_webhook(c, &data.webhook)?;
+            for (user, group) in &data.memberships {
+                c.execute("INSERT OR IGNORE INTO users_groups (usrgrpid, userid) VALUES (?1, ?2)", [group.get(), user.get()])
+                    .map_err(backend)?;
+            }
             Ok(true)
         })
         .await
@@ -191,6 +204,43 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn create_app(&self, app: roster_core::oauth::NewApp) -> StoreResult<i64> {
+        self.write(move |c| oauth::insert_app(c, &app)).await
+    }
+
+    async fn apps(&self) -> StoreResult<Vec<roster_core::oauth::App>> {
+        self.read_now(oauth::apps)
+    }
+
+    async fn app_by_client_id(&self, client_id: &str) -> StoreResult<Option<roster_core::oauth::App>> {
+        self.read_now(|c| oauth::app_by(c, "client_id", SqlValue::Text(client_id.to_owned())))
+    }
+
+    async fn app_by_id(&self, id: i64) -> StoreResult<Option<roster_core::oauth::App>> {
+        self.read_now(|c| oauth::app_by(c, "id", SqlValue::Integer(id)))
+    }
+
+    async fn save_token(&self, token: roster_core::oauth::TokenRecord, replaces: Option<String>) -> StoreResult<()> {
+        self.write(move |c| oauth::save_token(c, &token, replaces.as_deref())).await
+    }
+
+    async fn token_by_access(&self, access_hash: &str) -> StoreResult<Option<roster_core::oauth::TokenRecord>> {
+        self.read_now(|c| oauth::token_by(c, false, access_hash))
+    }
+
+    async fn token_by_refresh(&self, refresh_hash: &str) -> StoreResult<Option<roster_core::oauth::TokenRecord>> {
+        self.read_now(|c| oauth::token_by(c, true, refresh_hash))
+    }
+
+    async fn save_auth_code(&self, code_hash: String, app: i64, user: UserId, expires: i64) -> StoreResult<()> {
+        self.write(move |c| oauth::save_code(c, &code_hash, app, user, expires)).await
+    }
+
+    async fn take_auth_code(&self, code_hash: &str) -> StoreResult<Option<(i64, UserId, i64)>> {
+        let hash = code_hash.to_owned();
+        self.write(move |c| oauth::take_code(c, &hash)).await
+    }
+
     async fn user_fields(&self) -> StoreResult<Vec<UserField>> {
         self.read_now(userfields::load_fields)
     }
@@ -211,9 +261,115 @@ impl Store for SqliteStore {
         self.write(move |c| Ok(c.execute("DELETE FROM webhooks WHERE id = ?1", [id.get()]).map_err(backend)? > 0))
             .await
     }
+
+    async fn roles(&self, ids: Option<Vec<RoleId>>) -> StoreResult<Vec<Role>> {
+        self.read_now(|c| access::roles(c, ids))
+    }
+
+    async fn user_groups(&self, ids: Option<Vec<GroupId>>) -> StoreResult<Vec<UserGroup>> {
+        self.read_now(|c| access::user_groups(c, ids))
+    }
+
+    async fn memberships(&self, users: Option<Vec<UserId>>, groups: Option<Vec<GroupId>>) -> StoreResult<Vec<(UserId, GroupId)>> {
+        self.read(move |c| access::memberships(c, users, groups)).await
+    }
+
+    async fn create_user_groups(&self, groups: Vec<NewUserGroup>) -> StoreResult<Vec<GroupId>> {
+        self.write(move |c| accounts::create_user_groups(c, groups)).await
+    }
+
+    async fn update_user_groups(&self, patches: Vec<(GroupId, UserGroupPatch)>) -> StoreResult<()> {
+        self.write(move |c| accounts::update_user_groups(c, patches)).await
+    }
+
+    async fn delete_user_groups(&self, ids: Vec<GroupId>) -> StoreResult<()> {
+        self.write(move |c| accounts::delete_user_groups(c, ids)).await
+    }
+
+    async fn media_types(&self, ids: Option<Vec<MediaTypeId>>) -> StoreResult<Vec<MediaType>> {
+        self.read_now(|c| access::media_types(c, ids))
+    }
+
+    async fn medias_of(&self, users: Vec<UserId>) -> StoreResult<Vec<Media>> {
+        self.read(move |c| access::medias_of(c, users)).await
+    }
+
+    async fn create_accounts(&self, accounts: Vec<NewAccount>) -> StoreResult<Vec<UserId>> {
+        self.write(move |c| accounts::create_accounts(c, accounts)).await
+    }
+
+    async fn update_accounts(&self, writes: Vec<AccountWrite>) -> StoreResult<()> {
+        self.write(move |c| accounts::update_accounts(c, writes)).await
+    }
+
+    async fn delete_users(&self, ids: Vec<UserId>) -> StoreResult<()> {
+        self.write(move |c| accounts::delete_users(c, ids)).await
+    }
+
+    async fn access(&self, user: UserId) -> StoreResult<Option<Access>> {
+        self.read_now(|c| access::access(c, user))
+    }
+
+    async fn session_access(&self, hash: &str) -> StoreResult<Option<(Session, Access)>> {
+        self.read_now(|c| access::session_access(c, hash))
+    }
+
+    async fn api_token_access(&self, hash: &str) -> StoreResult<Option<(ApiToken, Access)>> {
+        self.read_now(|c| access::api_token_access(c, hash))
+    }
+
+    async fn login_failed(&self, user: UserId, ip: String, clock: i64) -> StoreResult<()> {
+        self.write(move |c| accounts::login_failed(c, user, &ip, clock)).await
+    }
+
+    async fn login_succeeded(&self, session: Session) -> StoreResult<()> {
+        self.write(move |c| accounts::login_succeeded(c, &session)).await
+    }
+
+    async fn end_session(&self, hash: &str) -> StoreResult<bool> {
+        let hash = hash.to_owned();
+        self.write(move |c| accounts::end_session(c, &hash)).await
+    }
+
+    async fn create_api_tokens(&self, tokens: Vec<NewApiToken>) -> StoreResult<Vec<TokenId>> {
+        self.write(move |c| accounts::create_api_tokens(c, tokens)).await
+    }
+
+    async fn api_tokens(&self, query: &TokenQuery) -> StoreResult<Vec<ApiToken>> {
+        let query = query.clone();
+        self.read(move |c| access::api_tokens(c, &query)).await
+    }
+
+    async fn update_api_tokens(&self, patches: Vec<(TokenId, ApiTokenPatch)>) -> StoreResult<()> {
+        self.write(move |c| accounts::update_api_tokens(c, patches)).await
+    }
+
+    async fn set_api_token_secrets(&self, secrets: Vec<(TokenId, String)>) -> StoreResult<()> {
+        self.write(move |c| accounts::set_api_token_secrets(c, secrets)).await
+    }
+
+    async fn touch_api_token(&self, id: TokenId, clock: i64) -> StoreResult<()> {
+        self.write(move |c| {
+            c.execute("UPDATE api_tokens SET lastaccess = ?1 WHERE id = ?2", [clock, id.get()]).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_api_tokens(&self, ids: Vec<TokenId>) -> StoreResult<()> {
+        self.write(move |c| accounts::delete_api_tokens(c, ids)).await
+    }
+
+    async fn settings(&self) -> StoreResult<Settings> {
+        self.read_now(access::settings)
+    }
+
+    async fn set_settings(&self, values: Vec<(String, String)>) -> StoreResult<()> {
+        self.write(move |c| accounts::set_settings(c, values)).await
+    }
 }
 
-fn load_user(c: &Connection, id: UserId) -> StoreResult<Option<User>> {
+pub(crate) fn load_user(c: &Connection, id: UserId) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {} FROM users WHERE id = ?1", user_columns());
     let user = c
         .prepare_cached(&sql)
@@ -289,7 +445,7 @@ fn find_users(c: &Connection, q: &UserQuery) -> StoreResult<UserPage> {
     Ok(UserPage { items: users, total })
 }
 
-fn insert_user(c: &Connection, user: NewUser) -> StoreResult<UserId> {
+pub(crate) fn insert_user(c: &Connection, user: NewUser) -> StoreResult<UserId> {
     let login_lc = user.login.to_lowercase();
     let taken: Option<i64> = c
         .query_row("SELECT id FROM users WHERE login_lc = ?1", [&login_lc], |r| r.get(0))
@@ -310,7 +466,7 @@ fn insert_user(c: &Connection, user: NewUser) -> StoreResult<UserId> {
     Ok(id)
 }
 
-fn update_user(c: &Connection, id: UserId, patch: UserPatch) -> StoreResult<()> {
+pub(crate) fn update_user(c: &Connection, id: UserId, patch: UserPatch) -> StoreResult<()> {
     apply_patch(c, id, patch, true)
 }
 
