@@ -102,6 +102,19 @@ pub static ATTRS: &[Attr] = &[
     text("uf_skype"),
     text("uf_district"),
     text("uf_phone_inner"),
+    // Zabbix user columns (the Bitrix24 face has its own field list and shows none of them).
+    text("url"),
+    of("autologin", AttrKind::Int),
+    text("autologout"),
+    text("lang"),
+    text("refresh"),
+    text("theme"),
+    of("rows_per_page", AttrKind::Int),
+    text("timezone"),
+    of("roleid", AttrKind::Int),
+    system("attempt_failed", AttrKind::Int),
+    system("attempt_ip", AttrKind::Text),
+    system("attempt_clock", AttrKind::Int),
 ];
 
 /// Index of an attribute in [`ATTRS`].

@@ -20,7 +20,10 @@ pub fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if is_postgres(url) {
         return Ok(Arc::new(PgStore::open_lazy(url)?));
     }
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
     if path.is_empty() {
         return Err(StoreError::Backend(format!("no database path in {url:?}")));
     }

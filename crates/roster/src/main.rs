@@ -1,8 +1,14 @@
 //! The `roster` binary: `serve` runs the directory; `webhook add|list|delete` manage
-//! inbound webhooks on the same database (also while a server runs on it). Thin: all
-//! behaviour lives in the library crates.
+//! inbound webhooks on the same database (also while a server runs on it); `bitrix24`,
+//! `call`, `zabbix`, `user`, `users` and `completions` are client commands over
+//! `roster-client`. Thin: all behaviour lives in the library crates.
 
 mod admin;
+mod bitrix_cmd;
+mod bulk;
+mod client_cmd;
+mod completions;
+mod conn;
 
 /// mimalloc: fewer cycles per small allocation than glibc's malloc under two busy threads.
 #[global_allocator]
@@ -10,7 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use roster_server::ServeConfig;
 
 #[derive(Debug, Parser)]
@@ -27,10 +33,35 @@ enum Command {
     /// Manage inbound webhooks.
     #[command(subcommand)]
     Webhook(admin::WebhookCommand),
+    /// Manage OAuth applications.
+    #[command(subcommand)]
+    App(admin::AppCommand),
+    /// Issue OAuth tokens directly.
+    #[command(subcommand)]
+    Token(admin::TokenCommand),
+    /// OAuth authorization codes.
+    #[command(subcommand)]
+    Oauth(admin::OauthCommand),
+    /// OpenIntegrations-compatible Bitrix24 commands (`bitrix24 UpdateUser --url ... --userid ... --fields ...`).
+    #[command(subcommand)]
+    Bitrix24(bitrix_cmd::Bitrix24Command),
+    /// Call any Bitrix24 method and print the JSON answer.
+    Call(client_cmd::CallArgs),
+    /// Zabbix JSON-RPC client commands.
+    #[command(subcommand)]
+    Zabbix(client_cmd::ZabbixCommand),
+    /// Get, find, create and update one user with readable flags.
+    #[command(subcommand)]
+    User(client_cmd::UserCommand),
+    /// Bulk import and export of users (CSV or JSON lines) through batch calls.
+    #[command(subcommand)]
+    Users(bulk::UsersCommand),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(bitrix_cmd::canonical_args(std::env::args_os()));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| "info".into()),
@@ -48,6 +79,15 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(config) => serve(*config).await,
             Command::Webhook(cmd) => admin::webhook(cmd).await,
+            Command::App(cmd) => admin::app(cmd).await,
+            Command::Token(cmd) => admin::token(cmd).await,
+            Command::Oauth(cmd) => admin::oauth(cmd).await,
+            Command::Bitrix24(cmd) => bitrix_cmd::run(cmd).await,
+            Command::Call(args) => client_cmd::call(args).await,
+            Command::Zabbix(cmd) => client_cmd::zabbix(cmd).await,
+            Command::User(cmd) => client_cmd::user(cmd).await,
+            Command::Users(cmd) => bulk::run(cmd).await,
+            Command::Completions(args) => completions::run(&args, Cli::command()),
         }
     });
     match outcome {
@@ -70,7 +110,28 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
         say(&format!("webhook: http://{addr}/rest/1/{}/", made.webhook_code));
     }
+    let tls = match config.tls_listen {
+        Some(tls_addr) => {
+            let source = match (&config.tls_cert, &config.tls_key) {
+                (Some(cert), Some(key)) => roster_server::tls::CertSource::Files { cert: cert.clone(), key: key.clone() },
+                _ if config.tls_self_signed => roster_server::tls::CertSource::SelfSigned {
+                    dir: std::env::temp_dir().join(format!("roster-tls-{}", std::process::id())),
+                },
+                _ => anyhow::bail!("--tls-listen needs --tls-cert and --tls-key, or --tls-self-signed"),
+            };
+            let started = roster_server::tls::start(tls_addr, source, prepared.app.clone()).await?;
+            say(&format!("listening on https://{}", started.addr));
+            if let Some(path) = &started.certificate {
+                say(&format!("certificate: {}", path.display()));
+            }
+            Some(started)
+        }
+        None => None,
+    };
     roster_server::run(listener, prepared.app, roster_server::shutdown_signal()).await?;
+    if let Some(tls) = tls {
+        tls.shutdown().await?;
+    }
     tracing::info!("stopped");
     Ok(())
 }

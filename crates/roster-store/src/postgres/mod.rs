@@ -1,7 +1,7 @@
 //! `PgStore`: the PostgreSQL backend. A deadpool of tokio-postgres connections, each with
 //! a bounded statement cache; every `Store` write is one transaction, answered only after
 //! COMMIT returns (with `synchronous_commit` on, the WAL is flushed by then). Migrations
-//! and a probe of the server's case folding run once per store, under an advisory lock.
+//! (under an advisory lock) and a probe of the server's case folding run once per store.
 
 mod ops;
 pub(crate) mod sql;
@@ -11,7 +11,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction};
+use deadpool_postgres::{
+    Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Transaction,
+};
 use roster_core::{StoreError, StoreResult};
 use tokio::sync::OnceCell;
 use tokio_postgres::error::SqlState;
@@ -26,7 +28,13 @@ const POOL_SIZE: usize = 16;
 const STATEMENT_CACHE_MAX: usize = 256;
 /// Collations tried, in order, for ILIKE's case folding: the database's own, then ICU ones
 /// and PostgreSQL 17's built-in one. A fixed list, so their names may be written into SQL.
-const FOLD_COLLATIONS: &[&str] = &["default", "und-x-icu", "unicode", "pg_unicode_fast", "pg_c_utf8"];
+const FOLD_COLLATIONS: &[&str] = &[
+    "default",
+    "und-x-icu",
+    "unicode",
+    "pg_unicode_fast",
+    "pg_c_utf8",
+];
 
 /// The PostgreSQL backend. Cheap to clone; clones share one pool.
 #[derive(Clone)]
@@ -61,9 +69,16 @@ impl PgStore {
     /// Checks the URL and makes the pool without connecting: the first operation connects,
     /// migrates and probes, and reports any failure (later operations try again).
     pub fn open_lazy(url: &str) -> StoreResult<PgStore> {
-        let config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Backend(format!("bad PostgreSQL URL: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("bad PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
@@ -71,7 +86,12 @@ impl PgStore {
             .wait_timeout(Some(Duration::from_secs(30)))
             .build()
             .map_err(|e| StoreError::Backend(format!("cannot make the PostgreSQL pool: {e}")))?;
-        Ok(PgStore { inner: Arc::new(Inner { pool, ready: OnceCell::new() }) })
+        Ok(PgStore {
+            inner: Arc::new(Inner {
+                pool,
+                ready: OnceCell::new(),
+            }),
+        })
     }
 
     /// Closes the pool: idle connections now, busy ones when they are given back.
@@ -130,43 +150,38 @@ async fn migrate(client: &mut Client) -> StoreResult<()> {
     let tx = client.transaction().await.map_err(backend)?;
     // Two processes starting on one empty database: the second waits here, then finds the
     // schema the first made.
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK]).await.map_err(backend)?;
-    let has_meta: bool = tx
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = 'meta')",
-            &[],
-        )
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
         .await
-        .and_then(|r| r.try_get(0))
         .map_err(backend)?;
-    let current: usize = if has_meta {
-        tx.query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[])
-            .await
-            .and_then(|r| r.try_get::<_, String>(0))
-            .map_err(backend)?
-            .parse()
-            .map_err(|_| StoreError::Backend("bad schema_version in meta".into()))?
-    } else {
-        0
-    };
-    if current > MIGRATIONS.len() {
-        return Err(StoreError::Backend(format!(
-            "database schema version {current} is newer than this roster ({})",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    let done = schema_version(&tx).await?;
+    let pending = MIGRATIONS.get(done..).ok_or_else(|| {
+        let known = MIGRATIONS.len();
+        StoreError::Backend(format!(
+            "database schema version {done} is newer than this roster ({known})"
+        ))
+    })?;
+    let record = "INSERT INTO meta (key, value) VALUES ('schema_version', $1) \
+                  ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+    for (sql, version) in pending.iter().zip(done + 1..) {
         tx.batch_execute(sql).await.map_err(backend)?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('schema_version', $1) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[&(i + 1).to_string()],
-        )
-        .await
-        .map_err(backend)?;
+        tx.execute(record, &[&version.to_string()])
+            .await
+            .map_err(backend)?;
     }
     tx.commit().await.map_err(backend)
+}
+
+/// The schema version `meta` records; 0 for a database without Roster's tables.
+async fn schema_version(tx: &Transaction<'_>) -> StoreResult<usize> {
+    let has_meta = "SELECT EXISTS (SELECT 1 FROM information_schema.tables \
+                    WHERE table_schema = current_schema() AND table_name = 'meta')";
+    if !sql::col::<bool>(&tx.query_one(has_meta, &[]).await.map_err(backend)?, 0)? {
+        return Ok(0);
+    }
+    let row = tx.query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[]);
+    let text: String = sql::col(&row.await.map_err(backend)?, 0)?;
+    text.parse()
+        .map_err(|_| StoreError::Backend(format!("bad schema_version {text:?} in meta")))
 }
 
 /// Refuses a database that is not UTF-8 or reads `'\'` as an escape; warns when commits
@@ -183,10 +198,14 @@ async fn probe(client: &Client) -> StoreResult<Ready> {
     let setting = |i: usize| row.try_get::<_, String>(i).map_err(backend);
     let encoding = setting(0)?;
     if encoding != "UTF8" {
-        return Err(StoreError::Backend(format!("the database encoding is {encoding}; Roster needs UTF8")));
+        return Err(StoreError::Backend(format!(
+            "the database encoding is {encoding}; Roster needs UTF8"
+        )));
     }
     if setting(1)? != "on" {
-        return Err(StoreError::Backend("Roster needs standard_conforming_strings = on".into()));
+        return Err(StoreError::Backend(
+            "Roster needs standard_conforming_strings = on".into(),
+        ));
     }
     if setting(2)? == "off" || setting(3)? == "off" {
         tracing::warn!("PostgreSQL does not flush commits (synchronous_commit or fsync is off): acknowledged writes may be lost");
@@ -200,7 +219,9 @@ async fn probe(client: &Client) -> StoreResult<Ready> {
             }
         }
     }
-    tracing::warn!("no collation of this PostgreSQL folds non-ASCII case: LIKE filters fold ASCII only");
+    tracing::warn!(
+        "no collation of this PostgreSQL folds non-ASCII case: LIKE filters fold ASCII only"
+    );
     Ok(Ready { fold: "default" })
 }
 
@@ -218,12 +239,18 @@ pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
             }
         }
     }
-    StoreError::Backend(e.to_string())
+    // The driver's own text of a server error is only "db error": add the server's words.
+    match e.as_db_error() {
+        Some(db) => StoreError::Backend(format!("{e} {}: {db}", db.code().code())),
+        None => StoreError::Backend(e.to_string()),
+    }
 }
 
 fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
     match e {
-        deadpool_postgres::PoolError::Backend(e) => StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")),
+        deadpool_postgres::PoolError::Backend(e) => {
+            StoreError::Backend(format!("cannot connect to PostgreSQL: {e}"))
+        }
         other => StoreError::Backend(format!("PostgreSQL pool: {other}")),
     }
 }
@@ -231,5 +258,8 @@ fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
 /// Existence of one row, for the generic client of reads and writes alike.
 pub(crate) async fn exists<C: GenericClient>(c: &C, sql: &str, id: i64) -> StoreResult<bool> {
     let stmt = c.prepare_cached(sql).await.map_err(backend)?;
-    c.query_opt(&stmt, &[&id]).await.map(|r| r.is_some()).map_err(backend)
+    c.query_opt(&stmt, &[&id])
+        .await
+        .map(|r| r.is_some())
+        .map_err(backend)
 }

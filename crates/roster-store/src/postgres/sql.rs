@@ -9,10 +9,13 @@ use bytes::BytesMut;
 use chrono::NaiveDate;
 use roster_core::query::{Cond, Direction, Filter, Op, SortKey};
 use roster_core::{AttrId, AttrKind, FileId, StoreError, StoreResult, User, UserId, Value, ATTRS};
-use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use tokio_postgres::Row;
 
 use super::backend;
+// Dialect-neutral helpers, shared with the SQLite backend rather than copied: the column
+// list follows the catalog, and both backends escape LIKE wildcards with `\`.
+pub(crate) use crate::sqlite::sql::{escape_like, user_columns};
 
 /// One bound parameter. NULL binds to any column type; the others check theirs.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +35,7 @@ impl Param {
             Value::Text(s) => Param::Text(s.clone()),
             Value::Bool(b) => Param::Bool(*b),
             Value::Date(d) => Param::Date(*d),
-            Value::DateTime(t) => Param::Int(*t),
+            Value::DateTime(t) | Value::Int(t) => Param::Int(*t),
             Value::File(f) => Param::Int(f.get()),
         }
     }
@@ -47,6 +50,7 @@ impl Param {
                 | (AttrKind::Date, Value::Date(_))
                 | (AttrKind::DateTime, Value::DateTime(_))
                 | (AttrKind::File, Value::File(_))
+                | (AttrKind::Int, Value::Int(_))
         );
         if fits {
             Param::of(value)
@@ -56,16 +60,28 @@ impl Param {
     }
 }
 
-fn bind_as<T: ToSql>(value: &T, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+fn bind_as<T: ToSql>(
+    value: &T,
+    ty: &Type,
+    out: &mut BytesMut,
+) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
     if T::accepts(ty) {
         value.to_sql(ty, out)
     } else {
-        Err(format!("cannot bind {} to a {ty} parameter", std::any::type_name::<T>()).into())
+        Err(format!(
+            "cannot bind {} to a {ty} parameter",
+            std::any::type_name::<T>()
+        )
+        .into())
     }
 }
 
 impl ToSql for Param {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self {
             Param::Null => Ok(IsNull::Yes),
             Param::Int(i) => bind_as(i, ty, out),
@@ -90,35 +106,33 @@ pub(crate) fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
-/// `id, login, is_admin, version, <every attribute>`.
-pub(crate) fn user_columns() -> String {
-    let mut cols = String::from("id, login, is_admin, version");
-    for a in ATTRS {
-        cols.push_str(", ");
-        cols.push_str(a.name);
-    }
-    cols
+/// Column `i` of a row; a value that does not decode is a backend error.
+pub(crate) fn col<'r, T: FromSql<'r>>(row: &'r Row, i: usize) -> StoreResult<T> {
+    row.try_get(i).map_err(backend)
 }
 
 /// Decodes a row selected with [`user_columns`] (departments are filled in later).
 pub(crate) fn user_from_row(row: &Row) -> StoreResult<User> {
-    let id: i64 = row.try_get(0).map_err(backend)?;
+    let id: i64 = col(row, 0)?;
     let id = UserId::new(id).ok_or_else(|| StoreError::Backend(format!("bad user id {id}")))?;
     let mut values = Vec::with_capacity(ATTRS.len());
     for (i, a) in ATTRS.iter().enumerate() {
         let at = 4 + i;
         let value = match a.kind {
-            AttrKind::Text => row.try_get::<_, Option<String>>(at).map(|v| v.map(Value::Text)),
-            AttrKind::Bool => row.try_get::<_, Option<bool>>(at).map(|v| v.map(Value::Bool)),
-            AttrKind::Date => row.try_get::<_, Option<NaiveDate>>(at).map(|v| v.map(Value::Date)),
-            AttrKind::DateTime => row.try_get::<_, Option<i64>>(at).map(|v| v.map(Value::DateTime)),
-            AttrKind::File => row.try_get::<_, Option<i64>>(at).map(|v| v.and_then(FileId::new).map(Value::File)),
+            AttrKind::Text => col::<Option<String>>(row, at)?.map(Value::Text),
+            AttrKind::Bool => col::<Option<bool>>(row, at)?.map(Value::Bool),
+            AttrKind::Date => col::<Option<NaiveDate>>(row, at)?.map(Value::Date),
+            AttrKind::DateTime => col::<Option<i64>>(row, at)?.map(Value::DateTime),
+            AttrKind::Int => col::<Option<i64>>(row, at)?.map(Value::Int),
+            AttrKind::File => col::<Option<i64>>(row, at)?
+                .and_then(FileId::new)
+                .map(Value::File),
         };
-        values.push(value.map_err(backend)?.unwrap_or(Value::Null));
+        values.push(value.unwrap_or(Value::Null));
     }
-    let mut user = User::from_values(id, row.try_get(1).map_err(backend)?, values);
-    user.is_admin = row.try_get(2).map_err(backend)?;
-    user.version = row.try_get(3).map_err(backend)?;
+    let mut user = User::from_values(id, col(row, 1)?, values);
+    user.is_admin = col(row, 2)?;
+    user.version = col(row, 3)?;
     Ok(user)
 }
 
@@ -171,18 +185,6 @@ fn ends_in_lone_escape(pattern: &str) -> bool {
     false
 }
 
-/// Escapes wildcards so a value matches literally inside an ILIKE pattern.
-pub(crate) fn escape_like(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A compiled WHERE clause and its parameters.
 pub(crate) struct Where {
     pub(crate) sql: String,
@@ -191,10 +193,20 @@ pub(crate) struct Where {
 
 /// Compiles a filter; an empty filter is `TRUE`. `fold` is the collation ILIKE folds under.
 pub(crate) fn compile(filter: &Filter, fold: &'static str) -> Where {
-    let mut c = Compiler { binds: Binds::default(), fold };
+    let mut c = Compiler {
+        binds: Binds::default(),
+        fold,
+    };
     let parts: Vec<String> = filter.0.iter().map(|cond| c.cond(cond)).collect();
-    let sql = if parts.is_empty() { "TRUE".into() } else { parts.join(" AND ") };
-    Where { sql, binds: c.binds }
+    let sql = if parts.is_empty() {
+        "TRUE".into()
+    } else {
+        parts.join(" AND ")
+    };
+    Where {
+        sql,
+        binds: c.binds,
+    }
 }
 
 struct Compiler {
@@ -206,10 +218,17 @@ impl Compiler {
     fn cond(&mut self, cond: &Cond) -> String {
         match cond {
             Cond::Never => "FALSE".into(),
-            Cond::Id { op, values } => self.compare("id", *op, values.iter().map(|v| Param::Int(*v)).collect()),
-            Cond::Login { op: op @ (Op::Eq | Op::Ne), values } => {
-                self.compare("login", *op, values.iter().cloned().map(Param::Text).collect())
+            Cond::Id { op, values } => {
+                self.compare("id", *op, values.iter().map(|v| Param::Int(*v)).collect())
             }
+            Cond::Login {
+                op: op @ (Op::Eq | Op::Ne),
+                values,
+            } => self.compare(
+                "login",
+                *op,
+                values.iter().cloned().map(Param::Text).collect(),
+            ),
             Cond::Login { op, values } => self.text("login", Some("login_lc"), *op, values),
             Cond::Attr { attr, op, values } => self.attr(*attr, *op, values),
             Cond::Department { any_of, negate } if any_of.is_empty() => {
@@ -219,7 +238,9 @@ impl Compiler {
             Cond::Department { any_of, negate } => {
                 let list = self.binds.list(any_of.iter().map(|d| Param::Int(*d)));
                 let not = if *negate { "NOT " } else { "" };
-                format!("id {not}IN (SELECT user_id FROM user_departments WHERE dept_id IN ({list}))")
+                format!(
+                    "id {not}IN (SELECT user_id FROM user_departments WHERE dept_id IN ({list}))"
+                )
             }
             Cond::HasDepartment(has) => {
                 let not = if *has { "" } else { "NOT " };
@@ -230,6 +251,12 @@ impl Compiler {
                 self.binds.bind(Param::Int(*viewer))
             ),
             Cond::DepartmentName(prefix) => self.department_name(prefix),
+            // Custom fields are not stored here yet (their methods answer "not supported"), so
+            // nobody holds a value: as SQLite without values, only the negated forms match.
+            Cond::Custom { op, .. } => {
+                let negated = matches!(op, Op::Ne | Op::NotLike | Op::NotContains | Op::IsEmpty);
+                if negated { "TRUE" } else { "FALSE" }.into()
+            }
             Cond::Find(words) if words.is_empty() => "TRUE".into(),
             Cond::Find(words) => {
                 let all: Vec<String> = words.iter().map(|w| self.find_word(w)).collect();
@@ -245,7 +272,12 @@ impl Compiler {
         if let Ok(id) = word.parse::<i64>() {
             any.push(format!("id = {}", self.binds.bind(Param::Int(id))));
         }
-        for col in ["name_lc", "last_name_lc", "second_name_lc", "work_position_lc"] {
+        for col in [
+            "name_lc",
+            "last_name_lc",
+            "second_name_lc",
+            "work_position_lc",
+        ] {
             any.push(self.binds.prefix_range(col, &lower));
         }
         any.push(self.department_name(word));
@@ -253,7 +285,9 @@ impl Compiler {
     }
 
     fn department_name(&mut self, prefix: &str) -> String {
-        let test = self.binds.ilike("dp.name", &format!("{}%", escape_like(prefix)), self.fold);
+        let test = self
+            .binds
+            .ilike("dp.name", &format!("{}%", escape_like(prefix)), self.fold);
         format!(
             "id IN (SELECT ud.user_id FROM user_departments ud JOIN departments dp ON dp.id = ud.dept_id \
              WHERE {test})"
@@ -263,14 +297,24 @@ impl Compiler {
     fn attr(&mut self, attr: AttrId, op: Op, values: &[Value]) -> String {
         let def = attr.attr();
         if def.kind == AttrKind::Text {
-            let texts: Vec<String> = values.iter().filter_map(|v| v.as_text().map(str::to_owned)).collect();
+            let texts: Vec<String> = values
+                .iter()
+                .filter_map(|v| v.as_text().map(str::to_owned))
+                .collect();
             let shadow = def.searchable.then(|| format!("{}_lc", def.name));
             return self.text(def.name, shadow.as_deref(), op, &texts);
         }
         match op {
             Op::IsEmpty => format!("{} IS NULL", def.name),
             Op::NotEmpty => format!("{} IS NOT NULL", def.name),
-            _ => self.compare(def.name, op, values.iter().map(|v| Param::for_kind(def.kind, v)).collect()),
+            _ => self.compare(
+                def.name,
+                op,
+                values
+                    .iter()
+                    .map(|v| Param::for_kind(def.kind, v))
+                    .collect(),
+            ),
         }
     }
 
@@ -288,9 +332,14 @@ impl Compiler {
             Op::Eq | Op::Like | Op::Contains | Op::StartsWith if values.len() == 1 => {
                 format!("{col} = {}", self.binds.bind(first))
             }
-            Op::Eq | Op::Like | Op::Contains | Op::StartsWith => format!("{col} IN ({})", self.binds.list(values)),
+            Op::Eq | Op::Like | Op::Contains | Op::StartsWith => {
+                format!("{col} IN ({})", self.binds.list(values))
+            }
             Op::Ne | Op::NotLike | Op::NotContains => {
-                format!("({col} IS NULL OR {col} NOT IN ({}))", self.binds.list(values))
+                format!(
+                    "({col} IS NULL OR {col} NOT IN ({}))",
+                    self.binds.list(values)
+                )
             }
             Op::Gt => format!("{col} > {}", self.binds.bind(first)),
             Op::Ge => format!("{col} >= {}", self.binds.bind(first)),
@@ -298,7 +347,11 @@ impl Compiler {
             Op::Le => format!("{col} <= {}", self.binds.bind(first)),
             Op::Between => {
                 let hi = values.get(1).cloned().unwrap_or_else(|| first.clone());
-                format!("{col} BETWEEN {} AND {}", self.binds.bind(first), self.binds.bind(hi))
+                format!(
+                    "{col} BETWEEN {} AND {}",
+                    self.binds.bind(first),
+                    self.binds.bind(hi)
+                )
             }
             Op::IsEmpty => format!("{col} IS NULL"),
             Op::NotEmpty => format!("{col} IS NOT NULL"),
@@ -308,7 +361,10 @@ impl Compiler {
     /// Text comparisons; case-insensitive ones use the lower-cased shadow when there is one.
     fn text(&mut self, col: &str, shadow: Option<&str>, op: Op, values: &[String]) -> String {
         let any = |c: &mut Compiler, pattern_of: &dyn Fn(&str) -> String| -> String {
-            let parts: Vec<String> = values.iter().map(|v| c.like(col, shadow, &pattern_of(v))).collect();
+            let parts: Vec<String> = values
+                .iter()
+                .map(|v| c.like(col, shadow, &pattern_of(v)))
+                .collect();
             if parts.is_empty() {
                 "FALSE".into()
             } else {
@@ -323,8 +379,10 @@ impl Compiler {
             Op::NotContains => format!("({col} IS NULL OR NOT {})", any(self, &contains)),
             Op::StartsWith => match shadow {
                 Some(sh) => {
-                    let parts: Vec<String> =
-                        values.iter().map(|v| self.binds.prefix_range(sh, &v.to_lowercase())).collect();
+                    let parts: Vec<String> = values
+                        .iter()
+                        .map(|v| self.binds.prefix_range(sh, &v.to_lowercase()))
+                        .collect();
                     if parts.is_empty() {
                         "FALSE".into()
                     } else {
@@ -343,31 +401,35 @@ impl Compiler {
     fn like(&mut self, col: &str, shadow: Option<&str>, pattern: &str) -> String {
         let lower = pattern.to_lowercase();
         match shadow {
-            Some(sh) if !lower.contains(['%', '_']) => format!("{sh} = {}", self.binds.bind(Param::Text(lower))),
-            Some(sh) if is_plain_prefix(&lower) => self.binds.prefix_range(sh, &lower[..lower.len() - 1]),
+            Some(sh) if !lower.contains(['%', '_']) => {
+                format!("{sh} = {}", self.binds.bind(Param::Text(lower)))
+            }
+            Some(sh) if is_plain_prefix(&lower) => {
+                self.binds.prefix_range(sh, &lower[..lower.len() - 1])
+            }
             _ => self.binds.ilike(col, pattern, self.fold),
         }
     }
 }
 
 fn is_plain_prefix(pattern: &str) -> bool {
-    pattern.len() > 1 && pattern.ends_with('%') && !pattern[..pattern.len() - 1].contains(['%', '_', '\\'])
+    pattern.len() > 1
+        && pattern.ends_with('%')
+        && !pattern[..pattern.len() - 1].contains(['%', '_', '\\'])
 }
 
 /// ORDER BY for a query: NULLs sort first ascending (as in SQLite); ties fall back to id.
 pub(crate) fn order_by(order: &[(SortKey, Direction)]) -> String {
+    let column = |key: &SortKey| match key {
+        SortKey::Id => "id",
+        SortKey::Login => "login_lc",
+        SortKey::Attr(a) => a.attr().name,
+    };
     let mut parts: Vec<String> = order
         .iter()
-        .map(|(key, dir)| {
-            let col = match key {
-                SortKey::Id => "id",
-                SortKey::Login => "login_lc",
-                SortKey::Attr(a) => a.attr().name,
-            };
-            match dir {
-                Direction::Asc => format!("{col} ASC NULLS FIRST"),
-                Direction::Desc => format!("{col} DESC NULLS LAST"),
-            }
+        .map(|(key, dir)| match dir {
+            Direction::Asc => format!("{} ASC NULLS FIRST", column(key)),
+            Direction::Desc => format!("{} DESC NULLS LAST", column(key)),
         })
         .collect();
     if !order.iter().any(|(k, _)| *k == SortKey::Id) {
@@ -392,14 +454,24 @@ mod tests {
     fn filters_compile_to_numbered_parameters() {
         let name = AttrId::named("name");
         let f = Filter(vec![
-            Cond::Attr { attr: name, op: Op::Like, values: vec![Value::Text("Ив%".into())] },
-            Cond::Department { any_of: vec![3, 4], negate: true },
-            Cond::Department { any_of: vec![], negate: false },
+            Cond::Attr {
+                attr: name,
+                op: Op::Like,
+                values: vec![Value::Text("Ив%".into())],
+            },
+            Cond::Department {
+                any_of: vec![3, 4],
+                negate: true,
+            },
+            Cond::Department {
+                any_of: vec![],
+                negate: false,
+            },
         ]);
         let w = compile(&f, "default");
         assert_eq!(
             w.sql,
-            "(name_lc >= $1 AND name_lc < $2) AND id NOT IN (SELECT user_id FROM user_departments \
+            "((name_lc >= $1 AND name_lc < $2)) AND id NOT IN (SELECT user_id FROM user_departments \
              WHERE dept_id IN ($3, $4)) AND FALSE"
         );
         assert_eq!(w.binds.0[0], Param::Text("ив".into()));
@@ -409,7 +481,14 @@ mod tests {
     #[test]
     fn mismatched_filter_values_bind_null() {
         let active = AttrId::named("active");
-        let w = compile(&Filter(vec![Cond::Attr { attr: active, op: Op::Eq, values: vec![Value::Text("x".into())] }]), "C");
+        let w = compile(
+            &Filter(vec![Cond::Attr {
+                attr: active,
+                op: Op::Eq,
+                values: vec![Value::Text("x".into())],
+            }]),
+            "C",
+        );
         assert_eq!(w.sql, "active = $1");
         assert_eq!(w.binds.0, vec![Param::Null]);
     }
