@@ -3,6 +3,7 @@
 //! a portal's error codes. Rules live in `roster_core::Directory`; this crate only
 //! translates between the wire and the core.
 
+pub mod delivery;
 pub mod envelope;
 pub mod error;
 pub mod fields;
@@ -73,13 +74,23 @@ pub struct Bitrix {
     pub config: BitrixConfig,
     pub operating: Operating,
     pub limiter: ratelimit::Limiter,
+    /// This server's own base URL as first seen in a request (for event payloads).
+    seen_base: std::sync::OnceLock<String>,
 }
 
 impl Bitrix {
     pub fn new(dir: Directory, config: BitrixConfig) -> Bitrix {
         let operating = Operating::new(config.operating);
         let limiter = ratelimit::Limiter::new(config.rate_limit);
-        Bitrix { dir, config, operating, limiter }
+        Bitrix { dir, config, operating, limiter, seen_base: std::sync::OnceLock::new() }
+    }
+
+    /// `--public-url`, else the scheme and Host of the first request served.
+    pub fn base_url_for_events(&self) -> String {
+        match &self.config.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => self.seen_base.get().cloned().unwrap_or_else(|| "http://localhost".into()),
+        }
     }
 }
 
@@ -117,6 +128,9 @@ async fn rest(State(bx): State<Arc<Bitrix>>, req: Request) -> Response {
     };
     let secure = is_secure(&parts.extensions);
     let base_url = base_url(&bx.config, &parts.headers, secure);
+    if bx.seen_base.get().is_none() {
+        let _ = bx.seen_base.set(base_url.clone());
+    }
     if bx.config.require_https && !secure && methods::need_of(&route.method).is_some() {
         return render_error(&BxError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "Https required"), format);
     }

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod department;
 pub mod directory;
 pub mod error;
+pub mod events;
 pub mod groups;
 pub mod ids;
 pub mod media;

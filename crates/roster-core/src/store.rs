@@ -131,6 +131,37 @@ pub trait Store: Send + Sync + 'static {
         Err(unsupported())
     }
 
+    /// `Taken("binding")` when the same app already binds this event to this handler.
+    async fn bind_event(&self, _binding: crate::events::NewBinding) -> StoreResult<i64> {
+        Err(unsupported())
+    }
+    /// Removes matching bindings of an app (any handler when None); returns how many.
+    async fn unbind_event(&self, _app: i64, _event: &str, _handler: Option<String>, _offline: bool) -> StoreResult<u64> {
+        Err(unsupported())
+    }
+    async fn bindings(&self, _app: i64) -> StoreResult<Vec<crate::events::Binding>> {
+        Err(unsupported())
+    }
+    /// Claims up to `limit` deliveries due at `now` (hidden from other claimers for `lease` seconds).
+    async fn claim_deliveries(&self, _now: i64, _limit: u64, _lease: i64) -> StoreResult<Vec<crate::events::Delivery>> {
+        Err(unsupported())
+    }
+    /// Records an attempt: delivered (removed), or retried at `retry_at`, or given up (None).
+    async fn finish_delivery(&self, _id: i64, _delivered: bool, _retry_at: Option<i64>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    async fn take_offline_events(&self, _query: crate::events::OfflineQuery) -> StoreResult<Vec<crate::events::OfflineEvent>> {
+        Err(unsupported())
+    }
+    /// Removes an app's offline events of a process (only these message ids when given).
+    async fn clear_offline_events(&self, _app: i64, _process_id: &str, _message_ids: Option<Vec<String>>) -> StoreResult<u64> {
+        Err(unsupported())
+    }
+    /// Marks an app's offline events of a process as failed.
+    async fn fail_offline_events(&self, _app: i64, _process_id: &str, _message_ids: Vec<String>) -> StoreResult<u64> {
+        Err(unsupported())
+    }
+
     /// Every custom field with its enumeration items, by sort then id.
     async fn user_fields(&self) -> StoreResult<Vec<UserField>> {
         Err(unsupported())

@@ -113,6 +113,8 @@ pub struct UserPatch {
     pub login: Option<String>,
     /// When set, the update applies only if the stored version still equals it.
     pub expected_version: Option<i64>,
+    /// Events to raise about this user (e.g. `ONUSERADD`), queued in the same write.
+    pub emit: Vec<&'static str>,
 }
 
 impl UserPatch {

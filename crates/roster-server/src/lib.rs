@@ -47,7 +47,9 @@ pub async fn prepare(config: &ServeConfig) -> anyhow::Result<Prepared> {
 
 /// The router of every face over one directory.
 pub fn app(dir: Directory, bitrix: BitrixConfig) -> Router {
-    roster_bitrix24::router(Arc::new(Bitrix::new(dir, bitrix)))
+    let bx = Arc::new(Bitrix::new(dir, bitrix));
+    roster_bitrix24::delivery::spawn(&bx);
+    roster_bitrix24::router(bx)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.

@@ -3,6 +3,7 @@
 
 mod batch;
 mod department;
+mod event;
 mod system;
 mod user_add;
 mod user_get;
@@ -75,6 +76,13 @@ pub const METHODS: &[(&str, Need)] = &[
     ("method.get", Need::None),
     ("server.time", Need::None),
     ("app.info", Need::None),
+    ("event.bind", Need::None),
+    ("event.unbind", Need::None),
+    ("event.get", Need::None),
+    ("events", Need::None),
+    ("event.offline.get", Need::None),
+    ("event.offline.clear", Need::None),
+    ("event.offline.error", Need::None),
 ];
 
 pub fn need_of(method: &str) -> Option<Need> {
@@ -144,6 +152,13 @@ pub fn dispatch<'a>(call: &'a Call<'a>, method: &'a str, params: Params) -> Meth
             "method.get" => Ok(system::method_get(call, &params)),
             "server.time" => Ok(system::server_time()),
             "app.info" => Ok(system::app_info(call)),
+            "event.bind" => event::bind(call, &params).await,
+            "event.unbind" => event::unbind(call, &params).await,
+            "event.get" => event::get(call).await,
+            "events" => event::names(call),
+            "event.offline.get" => event::offline_get(call, &params).await,
+            "event.offline.clear" => event::offline_clear(call, &params).await,
+            "event.offline.error" => event::offline_error(call, &params).await,
             _ => Err(BxError::method_not_found()),
         }
     })

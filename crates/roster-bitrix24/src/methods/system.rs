@@ -32,6 +32,8 @@ pub fn methods(call: &Call<'_>, params: &Params) -> Reply {
     let scope = params.get("SCOPE").map(|v| text_of(&v).unwrap_or_default());
     let list: Vec<Json> = METHODS
         .iter()
+        // Event methods and batch are internal entries a portal leaves out of this list.
+        .filter(|(m, _)| !m.starts_with("event") && *m != "batch")
         .filter(|(_, need)| match (&scope, full) {
             (_, true) => true,
             (Some(s), _) if s.is_empty() => *need == Need::None,

@@ -59,6 +59,7 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     if let Some(f) = uf::missing_mandatory(&custom, &patch.custom, true) {
         return Err(BxError::argument(uf::mandatory_message(f, &lang_of(call, &params)), ""));
     }
+    patch.emit.push("ONUSERADD");
     let user = NewUser { login: email, password_hash: None, is_admin: false, patch };
     match call.bx.dir.add_user(call.actor, user).await {
         Ok(id) => Ok(Reply::new(Json::from(id.get()))),

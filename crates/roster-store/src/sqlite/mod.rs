@@ -4,6 +4,7 @@
 
 mod access;
 mod accounts;
+mod events;
 mod oauth;
 mod ops;
 mod userfields;
@@ -24,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_zabbix.sql"),
     include_str!("../../migrations/sqlite/0003_userfields.sql"),
     include_str!("../../migrations/sqlite/0004_oauth.sql"),
+    include_str!("../../migrations/sqlite/0005_events.sql"),
 ];
 
 /// The SQLite backend. Cheap to clone.

@@ -12,7 +12,7 @@ use roster_core::{
     NewUser, Store, StoreError, StoreResult, User, UserId, UserPatch, Value, WebhookId, FieldId, NewUserField, UserField, UserFieldPatch,
 };
 
-use super::{oauth, userfields};
+use super::{events, oauth, userfields};
 use roster_core::{
     AccountWrite, Access, ApiToken, ApiTokenPatch, GroupId, Media, MediaType, MediaTypeId, NewAccount, NewApiToken,
     NewUserGroup, Role, RoleId, Session, Settings, TokenId, TokenQuery, UserGroup, UserGroupPatch,
@@ -239,6 +239,41 @@ impl Store for SqliteStore {
     async fn take_auth_code(&self, code_hash: &str) -> StoreResult<Option<(i64, UserId, i64)>> {
         let hash = code_hash.to_owned();
         self.write(move |c| oauth::take_code(c, &hash)).await
+    }
+
+    async fn bind_event(&self, binding: roster_core::events::NewBinding) -> StoreResult<i64> {
+        self.write(move |c| events::bind(c, &binding)).await
+    }
+
+    async fn unbind_event(&self, app: i64, event: &str, handler: Option<String>, offline: bool) -> StoreResult<u64> {
+        let event = event.to_owned();
+        self.write(move |c| events::unbind(c, app, &event, handler.as_deref(), offline)).await
+    }
+
+    async fn bindings(&self, app: i64) -> StoreResult<Vec<roster_core::events::Binding>> {
+        self.read_now(|c| events::bindings(c, app))
+    }
+
+    async fn claim_deliveries(&self, now: i64, limit: u64, lease: i64) -> StoreResult<Vec<roster_core::events::Delivery>> {
+        self.write(move |c| events::claim(c, now, limit, lease)).await
+    }
+
+    async fn finish_delivery(&self, id: i64, delivered: bool, retry_at: Option<i64>) -> StoreResult<()> {
+        self.write(move |c| events::finish(c, id, delivered, retry_at)).await
+    }
+
+    async fn take_offline_events(&self, query: roster_core::events::OfflineQuery) -> StoreResult<Vec<roster_core::events::OfflineEvent>> {
+        self.write(move |c| events::take_offline(c, &query)).await
+    }
+
+    async fn clear_offline_events(&self, app: i64, process_id: &str, message_ids: Option<Vec<String>>) -> StoreResult<u64> {
+        let process = process_id.to_owned();
+        self.write(move |c| events::clear_offline(c, app, &process, message_ids.as_deref())).await
+    }
+
+    async fn fail_offline_events(&self, app: i64, process_id: &str, message_ids: Vec<String>) -> StoreResult<u64> {
+        let process = process_id.to_owned();
+        self.write(move |c| events::fail_offline(c, app, &process, &message_ids)).await
     }
 
     async fn user_fields(&self) -> StoreResult<Vec<UserField>> {
@@ -537,6 +572,9 @@ fn apply_patch(c: &Connection, id: UserId, patch: UserPatch, bump: bool) -> Stor
     }
     if !patch.custom.is_empty() {
         userfields::apply_values(c, id, patch.custom)?;
+    }
+    for event in patch.emit {
+        events::emit(c, event, id.get())?;
     }
     if let Some(depts) = patch.departments {
         c.prepare_cached("DELETE FROM user_departments WHERE user_id = ?1")
