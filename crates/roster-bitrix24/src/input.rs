@@ -129,9 +129,27 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
     parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc().timestamp())
 }
 
+/// Size limits of uploads; `image` uploads must also be real images of an allowed type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FileLimits {
+    pub max_bytes: usize,
+    /// Largest width × height of an image.
+    pub max_pixels: u64,
+}
+
+impl Default for FileLimits {
+    fn default() -> Self {
+        FileLimits { max_bytes: 10 * 1024 * 1024, max_pixels: 50_000_000 }
+    }
+}
+
+/// Image types accepted for photos and logos.
+const IMAGE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"];
+
 /// Reads a `[filename, base64]` upload. Empty content, `"false"` or an empty value
-/// means "delete the file" (`Set(Null)`); base64 that does not decode is an error.
-pub fn file_change(code: &str, v: &Json) -> Result<Change, BxError> {
+/// means "delete the file" (`Set(Null)`); base64 that does not decode is an error, and
+/// so is a file over the size limit or, for `image`, anything but a real image.
+pub fn file_change(code: &str, v: &Json, limits: &FileLimits, image: bool) -> Result<Change, BxError> {
     let parts: Vec<&Json> = match v {
         Json::Array(items) => items.iter().collect(),
         Json::Object(map) => map.values().collect(),
@@ -153,9 +171,34 @@ pub fn file_change(code: &str, v: &Json) -> Result<Change, BxError> {
     if data.is_empty() {
         return Ok(Change::Set(Value::Null));
     }
+    if data.len() > limits.max_bytes {
+        return Err(BxError::argument(
+            format!("{code}: the file is larger than the limit of {} bytes", limits.max_bytes),
+            code,
+        ));
+    }
     let name = if name.trim().is_empty() { roster_core::credentials::generate_secret(32) } else { sanitize_name(&name) };
     let content_type = sniff_type(&data, &name).to_owned();
+    if image {
+        check_image(code, &data, &content_type, limits)?;
+    }
     Ok(Change::Upload(FileUpload { name, content_type, data }))
+}
+
+/// A photo must be a real PNG, JPEG, GIF, WebP or BMP whose header gives its size.
+fn check_image(code: &str, data: &[u8], content_type: &str, limits: &FileLimits) -> Result<(), BxError> {
+    let refuse = |why: String| Err(BxError::argument(format!("{code}: {why}"), code));
+    if !IMAGE_TYPES.contains(&content_type) {
+        return refuse("the file is not an image of an allowed type (PNG, JPEG, GIF, WebP, BMP)".into());
+    }
+    match imagesize::blob_size(data) {
+        Ok(size) if size.width == 0 || size.height == 0 => refuse("the image has no pixels".into()),
+        Ok(size) if (size.width as u64).saturating_mul(size.height as u64) > limits.max_pixels => {
+            refuse(format!("the image is {}x{}, more than {} pixels", size.width, size.height, limits.max_pixels))
+        }
+        Ok(_) => Ok(()),
+        Err(_) => refuse("the image is damaged or truncated".into()),
+    }
 }
 
 /// Keeps a file name safe to put in a URL path and a header.
@@ -193,7 +236,7 @@ pub enum Purpose {
 }
 
 /// Builds a patch from upper-cased fields. Unknown and read-only keys are ignored.
-pub fn user_patch(fields: &Map<String, Json>, purpose: Purpose) -> Result<UserPatch, BxError> {
+pub fn user_patch(fields: &Map<String, Json>, purpose: Purpose, limits: &FileLimits) -> Result<UserPatch, BxError> {
     let mut patch = UserPatch::default();
     for &code in FULL {
         let Some(raw) = fields.get(code) else { continue };
@@ -219,7 +262,7 @@ pub fn user_patch(fields: &Map<String, Json>, purpose: Purpose) -> Result<UserPa
             return Err(BxError::argument("invalid_type_field", code));
         }
         let change = match def.kind {
-            AttrKind::File => file_change(code, raw)?,
+            AttrKind::File => file_change(code, raw, limits, true)?,
             AttrKind::Bool => Change::Set(Value::Bool(truthy(raw))),
             AttrKind::Date => match text_of(raw) {
                 None => Change::Set(Value::Null),
@@ -282,26 +325,31 @@ mod tests {
     #[test]
     fn files_decode_or_refuse() {
         let png = base64::engine::general_purpose::STANDARD.encode([0x89, b'P', b'N', b'G', 1, 2]);
-        match file_change("PERSONAL_PHOTO", &json!(["a b.png", png])).unwrap() {
+        match file_change("PERSONAL_PHOTO", &json!(["a b.png", png]), &FileLimits::default(), false).unwrap() {
             Change::Upload(f) => {
                 assert_eq!(f.name, "a_b.png");
                 assert_eq!(f.content_type, "image/png");
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(file_change("PERSONAL_PHOTO", &json!("")).unwrap(), Change::Set(Value::Null));
-        assert_eq!(file_change("PERSONAL_PHOTO", &json!(["x.png", ""])).unwrap(), Change::Set(Value::Null));
-        assert!(file_change("PERSONAL_PHOTO", &json!(["x.png", "!!!not base64"])).is_err());
-        assert!(file_change("PERSONAL_PHOTO", &json!(5)).is_err());
+        assert_eq!(file_change("PERSONAL_PHOTO", &json!(""), &FileLimits::default(), true).unwrap(), Change::Set(Value::Null));
+        assert_eq!(file_change("PERSONAL_PHOTO", &json!(["x.png", ""]), &FileLimits::default(), true).unwrap(), Change::Set(Value::Null));
+        assert!(file_change("PERSONAL_PHOTO", &json!(["x.png", "!!!not base64"]), &FileLimits::default(), true).is_err());
+        assert!(file_change("PERSONAL_PHOTO", &json!(5), &FileLimits::default(), true).is_err());
+        let not_image = base64::engine::general_purpose::STANDARD.encode(b"plain text");
+        let e = file_change("PERSONAL_PHOTO", &json!(["x.png", not_image]), &FileLimits::default(), true).unwrap_err();
+        assert!(e.description.contains("not an image"), "{}", e.description);
+        let tiny = FileLimits { max_bytes: 3, max_pixels: 1 };
+        assert!(file_change("PERSONAL_PHOTO", &json!(["a.png", png]), &tiny, false).unwrap_err().description.contains("larger"));
     }
 
     #[test]
     fn add_checks_string_types_update_does_not() {
         let fields = json!({"WORK_PHONE": 123, "NAME": "A"});
         let map = fields.as_object().unwrap();
-        let e = user_patch(map, Purpose::Add).unwrap_err();
+        let e = user_patch(map, Purpose::Add, &FileLimits::default()).unwrap_err();
         assert_eq!((e.description.as_str(), e.argument.as_deref()), ("invalid_type_field", Some("WORK_PHONE")));
-        let p = user_patch(map, Purpose::Update).unwrap();
+        let p = user_patch(map, Purpose::Update, &FileLimits::default()).unwrap();
         assert_eq!(p.attrs.len(), 2);
     }
 }

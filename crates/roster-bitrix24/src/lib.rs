@@ -53,6 +53,14 @@ pub struct BitrixConfig {
     pub require_https: bool,
     /// Request-rate limit per webhook or application; None is off.
     pub rate_limit: Option<ratelimit::RateLimit>,
+    /// Size limits of uploaded files and images.
+    pub files: input::FileLimits,
+    /// Most commands in one `batch` (Bitrix24: 50).
+    pub max_batch: usize,
+    /// Deepest nesting of request parameters (`a[b][c]...`).
+    pub max_depth: usize,
+    /// Longest a REST call may take, body included.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for BitrixConfig {
@@ -64,6 +72,10 @@ impl Default for BitrixConfig {
             default_language: "en".into(),
             require_https: false,
             rate_limit: None,
+            files: input::FileLimits::default(),
+            max_batch: methods::batch::MAX_COMMANDS,
+            max_depth: 32,
+            request_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -118,6 +130,22 @@ async fn rest_root() -> Response {
 }
 
 async fn rest(State(bx): State<Arc<Bitrix>>, req: Request) -> Response {
+    let deadline = bx.config.request_timeout;
+    let format = transport::route(req.uri().path().strip_prefix("/rest/").unwrap_or("")).format;
+    match tokio::time::timeout(deadline, rest_inner(&bx, req)).await {
+        Ok(resp) => resp,
+        Err(_) => render_error(
+            &BxError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "REQUEST_TIMEOUT",
+                format!("The request took longer than {} seconds", deadline.as_secs()),
+            ),
+            format,
+        ),
+    }
+}
+
+async fn rest_inner(bx: &Arc<Bitrix>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let tail = parts.uri.path().strip_prefix("/rest/").unwrap_or("");
     let route = transport::route(tail);
@@ -134,7 +162,7 @@ async fn rest(State(bx): State<Arc<Bitrix>>, req: Request) -> Response {
     if bx.config.require_https && !secure && methods::need_of(&route.method).is_some() {
         return render_error(&BxError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "Https required"), format);
     }
-    match handle(&bx, &route, parts.uri.query(), &parts.headers, &body, &base_url).await {
+    match handle(bx, &route, parts.uri.query(), &parts.headers, &body, &base_url).await {
         Ok(Handled::Json(status, body, processing)) => render(status, &body, format, processing),
         Ok(Handled::Raw(ctype, bytes)) => raw_response(&ctype, bytes),
         Err(e) => render_error(&e, format),
@@ -165,7 +193,8 @@ async fn handle(
     body: &[u8],
     base_url: &str,
 ) -> Result<Handled, BxError> {
-    let mut raw = transport::collect(query, headers, body).await?;
+    let limits = params::Limits { max_depth: bx.config.max_depth, ..params::Limits::default() };
+    let mut raw = transport::collect(query, headers, body, &limits).await?;
     if methods::need_of(&route.method).is_none() {
         return Err(BxError::method_not_found());
     }

@@ -19,7 +19,7 @@ pub async fn token(State(bx): State<Arc<Bitrix>>, req: Request) -> Response {
     let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
         return grant_error(StatusCode::BAD_REQUEST, "invalid_request", "Request body too large");
     };
-    let params = match transport::collect(parts.uri.query(), &parts.headers, &body).await {
+    let params = match transport::collect(parts.uri.query(), &parts.headers, &body, &Default::default()).await {
         Ok(p) => p,
         Err(e) => return grant_error(StatusCode::BAD_REQUEST, "invalid_request", &e.description),
     };

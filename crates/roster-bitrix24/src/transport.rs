@@ -45,11 +45,15 @@ pub fn route(tail: &str) -> Route {
 }
 
 /// Merges query parameters and the body (the body wins per top-level key).
-pub async fn collect(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Json>, BxError> {
-    let limits = Limits::default();
+pub async fn collect(
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+    limits: &Limits,
+) -> Result<Map<String, Json>, BxError> {
     let mut merged = Map::new();
     if let Some(q) = query {
-        params::decode_form(q.as_bytes(), &mut merged, &limits).map_err(bad_params)?;
+        params::decode_form(q.as_bytes(), &mut merged, limits).map_err(bad_params)?;
     }
     if body.is_empty() {
         return Ok(merged);
@@ -58,10 +62,10 @@ pub async fn collect(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> R
     let from_body = if ctype.starts_with("application/json") || ctype.ends_with("+json") {
         params::json_body(body).map_err(bad_params)?
     } else if ctype.starts_with("multipart/form-data") {
-        multipart(&ctype, body, &limits).await?
+        multipart(&ctype, body, limits).await?
     } else {
         let mut m = Map::new();
-        params::decode_form(body, &mut m, &limits).map_err(bad_params)?;
+        params::decode_form(body, &mut m, limits).map_err(bad_params)?;
         m
     };
     params::merge_over(&mut merged, from_body);

@@ -7,7 +7,7 @@ use roster_core::userfields::{CustomChange, CustomValue, FieldType, UserField};
 use roster_core::{FieldId, FileId, UserId};
 use serde_json::{json, Map, Value as Json};
 
-use crate::input::{file_change, int_of, parse_date, parse_datetime, text_of, truthy};
+use crate::input::{file_change, int_of, parse_date, parse_datetime, text_of, truthy, FileLimits};
 
 /// Reads one scalar of `field`; `Ok(None)` for an empty value. The error names the field.
 pub fn value_of(field: &UserField, raw: &Json) -> Result<Option<CustomValue>, String> {
@@ -80,7 +80,7 @@ fn list_of(raw: &Json) -> Vec<Json> {
 }
 
 /// A file field's change: `{"fileData": [name, base64]}` adds, `{"id": N, "remove": "Y"}` removes.
-fn file_field(field: &UserField, raw: &Json) -> Result<CustomChange, String> {
+fn file_field(field: &UserField, raw: &Json, limits: &FileLimits) -> Result<CustomChange, String> {
     let mut add = Vec::new();
     let mut remove = Vec::new();
     let items = if field.multiple { list_of(raw) } else { vec![raw.clone()] };
@@ -88,7 +88,7 @@ fn file_field(field: &UserField, raw: &Json) -> Result<CustomChange, String> {
         match &item {
             Json::Object(o) if o.contains_key("fileData") => {
                 let data = o.get("fileData").cloned().unwrap_or(Json::Null);
-                match file_change(&field.name, &data).map_err(|e| e.description)? {
+                match file_change(&field.name, &data, limits, false).map_err(|e| e.description)? {
                     roster_core::Change::Upload(f) => add.push(f),
                     _ => {}
                 }
@@ -110,12 +110,12 @@ fn file_field(field: &UserField, raw: &Json) -> Result<CustomChange, String> {
 }
 
 /// The custom-field part of a patch from upper-cased fields.
-pub fn changes(fields: &[UserField], input: &Map<String, Json>) -> Result<Vec<(FieldId, CustomChange)>, String> {
+pub fn changes(fields: &[UserField], input: &Map<String, Json>, limits: &FileLimits) -> Result<Vec<(FieldId, CustomChange)>, String> {
     let mut out = Vec::new();
     for field in fields {
         let Some(raw) = input.get(&field.name) else { continue };
         if field.type_id == FieldType::File {
-            out.push((field.id, file_field(field, raw)?));
+            out.push((field.id, file_field(field, raw, limits)?));
             continue;
         }
         let raws = if field.multiple { list_of(raw) } else { vec![raw.clone()] };

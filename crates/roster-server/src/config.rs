@@ -76,9 +76,42 @@ pub struct ServeConfig {
     #[arg(long, env = "ROSTER_REQUIRE_HTTPS")]
     pub require_https: bool,
 
+    /// Most open connections; further ones are closed at once.
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Seconds a client has to send a request's headers (protects against slow clients).
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+
+    /// Seconds a REST call may take, body included; then a JSON error.
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT", default_value_t = 60)]
+    pub request_timeout: u64,
+
+    /// Largest uploaded file (photo, logo, file field) in bytes.
+    #[arg(long, env = "ROSTER_MAX_FILE_SIZE", default_value_t = 10 * 1024 * 1024)]
+    pub max_file_size: usize,
+
+    /// Largest photo or logo in pixels (width x height); uploads must be real images.
+    #[arg(long, env = "ROSTER_MAX_IMAGE_PIXELS", default_value_t = 50_000_000)]
+    pub max_image_pixels: u64,
+
+    /// Most commands in one batch call.
+    #[arg(long, env = "ROSTER_MAX_BATCH", default_value_t = 50)]
+    pub max_batch: usize,
+
+    /// Deepest nesting of request parameters and filters (a[b][c]...).
+    #[arg(long, env = "ROSTER_MAX_DEPTH", default_value_t = 32)]
+    pub max_depth: usize,
+
     /// Language of labels (user.fields) when a call gives no LANG: en, ru or de.
     #[arg(long, env = "ROSTER_DEFAULT_LANGUAGE", default_value = "en")]
     pub default_language: String,
+
+    /// Zabbix version the Zabbix face reports (apiinfo.version) and behaves as, X.Y.Z:
+    /// 6.0.x as Zabbix 6.0; from 6.4 Bearer auth and current_passwd; from 7.0 its texts.
+    #[arg(long, env = "ROSTER_ZABBIX_VERSION", default_value = "7.0.0")]
+    pub zabbix_version: roster_zabbix::ApiVersion,
 }
 
 /// Parses `ServeConfig` alone, so its defaults come from the flag definitions above.

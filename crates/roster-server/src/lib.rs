@@ -3,6 +3,7 @@
 //! `main` and the tests both go through [`start`] and [`run`].
 
 pub mod config;
+pub mod serve;
 pub mod tls;
 
 use std::future::Future;
@@ -13,6 +14,7 @@ use axum::Router;
 use roster_bitrix24::operating::OperatingConfig;
 use roster_bitrix24::{Bitrix, BitrixConfig};
 use roster_core::{BootstrapReport, Directory};
+use roster_zabbix::{Zabbix, ZabbixConfig};
 use tokio::net::TcpListener;
 
 pub use config::{DatabaseArgs, ServeConfig, DEFAULT_DATABASE_URL};
@@ -40,21 +42,51 @@ pub async fn prepare(config: &ServeConfig) -> anyhow::Result<Prepared> {
         default_language: config.default_language.to_ascii_lowercase(),
         require_https: config.require_https,
         rate_limit: config.rate_limit.0,
+        files: roster_bitrix24::input::FileLimits {
+            max_bytes: config.max_file_size,
+            max_pixels: config.max_image_pixels,
+        },
+        max_batch: config.max_batch,
+        max_depth: config.max_depth,
+        request_timeout: std::time::Duration::from_secs(config.request_timeout.max(1)),
     };
-    let app = app(dir, bx);
+    let zbx = ZabbixConfig { version: config.zabbix_version, max_body: config.max_body };
+    let app = app_with(dir, bx, zbx);
     Ok(Prepared { app, bootstrap })
 }
 
-/// The router of every face over one directory.
+/// The router of every face over one directory (the Zabbix face with its defaults).
 pub fn app(dir: Directory, bitrix: BitrixConfig) -> Router {
-    let bx = Arc::new(Bitrix::new(dir, bitrix));
-    roster_bitrix24::delivery::spawn(&bx);
-    roster_bitrix24::router(bx)
+    app_with(dir, bitrix, ZabbixConfig::default())
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// The router of every face over one directory: Bitrix24 under `/rest/...`, Zabbix on
+/// any path ending in `api_jsonrpc.php`.
+pub fn app_with(dir: Directory, bitrix: BitrixConfig, zabbix: ZabbixConfig) -> Router {
+    let zbx = Arc::new(Zabbix::new(dir.clone(), zabbix));
+    let bx = Arc::new(Bitrix::new(dir, bitrix));
+    roster_bitrix24::delivery::spawn(&bx);
+    roster_bitrix24::router(bx).merge(roster_zabbix::router(zbx))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests
+/// (default connection limits; see [`serve::serve`]).
 pub async fn run(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed")
+    serve::serve(listener, app, serve::ConnLimits::default(), shutdown).await
+}
+
+/// Like [`run`], with the connection limits of `config`.
+pub async fn run_with(
+    listener: TcpListener,
+    app: Router,
+    config: &ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let limits = serve::ConnLimits {
+        max_connections: config.max_connections,
+        header_timeout: std::time::Duration::from_secs(config.header_timeout.max(1)),
+    };
+    serve::serve(listener, app, limits, shutdown).await
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.

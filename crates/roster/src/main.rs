@@ -6,8 +6,8 @@
 mod admin;
 mod bitrix_cmd;
 mod bulk;
+mod bulk_io;
 mod client_cmd;
-mod completions;
 mod conn;
 
 /// mimalloc: fewer cycles per small allocation than glibc's malloc under two busy threads.
@@ -42,7 +42,7 @@ enum Command {
     /// OAuth authorization codes.
     #[command(subcommand)]
     Oauth(admin::OauthCommand),
-    /// OpenIntegrations-compatible Bitrix24 commands (`bitrix24 UpdateUser --url ... --userid ... --fields ...`).
+    /// OpenIntegrations-compatible Bitrix24 commands (`bitrix24 UpdateUser --url --userid --fields`).
     #[command(subcommand)]
     Bitrix24(bitrix_cmd::Bitrix24Command),
     /// Call any Bitrix24 method and print the JSON answer.
@@ -57,7 +57,7 @@ enum Command {
     #[command(subcommand)]
     Users(bulk::UsersCommand),
     /// Print a shell completion script.
-    Completions(completions::CompletionsArgs),
+    Completions(client_cmd::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,7 +87,7 @@ fn main() -> ExitCode {
             Command::Zabbix(cmd) => client_cmd::zabbix(cmd).await,
             Command::User(cmd) => client_cmd::user(cmd).await,
             Command::Users(cmd) => bulk::run(cmd).await,
-            Command::Completions(args) => completions::run(&args, Cli::command()),
+            Command::Completions(args) => client_cmd::completions(&args, Cli::command()),
         }
     });
     match outcome {
@@ -128,7 +128,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
         None => None,
     };
-    roster_server::run(listener, prepared.app, roster_server::shutdown_signal()).await?;
+    roster_server::run_with(listener, prepared.app, &config, roster_server::shutdown_signal()).await?;
     if let Some(tls) = tls {
         tls.shutdown().await?;
     }

@@ -35,7 +35,7 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     for (key, cmd) in commands {
         let Json::String(cmd) = cmd else { continue };
         executed += 1;
-        if executed > MAX_COMMANDS {
+        if executed > call.bx.config.max_batch {
             out.error.insert(key, json!({"error": "ERROR_BATCH_LENGTH_EXCEEDED", "error_description": "Max batch length exceeded"}));
             continue;
         }
@@ -81,7 +81,8 @@ async fn one(call: &Call<'_>, cmd: &str, done: &Outcome) -> Result<(Reply, Json)
         ));
     }
     let mut map = Map::new();
-    params::decode_form(query.as_bytes(), &mut map, &Limits::default())
+    let limits = Limits { max_depth: call.bx.config.max_depth, ..Limits::default() };
+    params::decode_form(query.as_bytes(), &mut map, &limits)
         .map_err(|e| BxError::argument(format!("Invalid request parameters: {e}"), ""))?;
     for key in RESERVED {
         if *key != "start" {

@@ -1,7 +1,7 @@
 //! The method table: every Bitrix24 method Roster serves, its scope, and dispatch by
 //! name. One file per method family; each has a `run(call, params) -> Reply`.
 
-mod batch;
+pub mod batch;
 mod department;
 mod event;
 mod system;

@@ -36,7 +36,7 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
             return Err(BxError::argument("no_extranet_field", ""));
         }
     }
-    let mut patch = user_patch(&fields, Purpose::Add)?;
+    let mut patch = user_patch(&fields, Purpose::Add, &call.bx.config.files)?;
     patch.drop_attr(AttrId::named("email"));
     patch.set(AttrId::named("email"), Value::Text(email.clone()));
     let active = AttrId::named("active");
@@ -47,7 +47,7 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
         patch.departments = Some(Vec::new());
     }
     let custom = call.bx.dir.user_fields().await?;
-    patch.custom = uf::changes(&custom, &fields).map_err(|m| BxError::argument(m, ""))?;
+    patch.custom = uf::changes(&custom, &fields, &call.bx.config.files).map_err(|m| BxError::argument(m, ""))?;
     for f in &custom {
         if !patch.custom.iter().any(|(id, _)| *id == f.id) {
             let defaults = uf::defaults(f);

@@ -17,10 +17,10 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     if !call.actor.is_admin() && call.actor.id() != id {
         return Err(BxError::access_denied());
     }
-    let mut patch = user_patch(&fields, Purpose::Update)?;
+    let mut patch = user_patch(&fields, Purpose::Update, &call.bx.config.files)?;
     if fields.keys().any(|k| k.starts_with("UF_USR_")) {
         let custom = call.bx.dir.user_fields().await?;
-        patch.custom = uf::changes(&custom, &fields).map_err(BxError::core)?;
+        patch.custom = uf::changes(&custom, &fields, &call.bx.config.files).map_err(BxError::core)?;
         if let Some(f) = uf::missing_mandatory(&custom, &patch.custom, false) {
             return Err(BxError::core(uf::mandatory_message(f, &lang_of(call, &params))));
         }
