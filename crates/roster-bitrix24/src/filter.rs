@@ -11,6 +11,38 @@ use crate::input::{int_of, parse_date, parse_datetime, text_of, truthy, Params};
 /// Keys that are never filter fields when the top-level parameters act as the filter.
 const NOT_FILTER: &[&str] = &["SORT", "ORDER", "SELECT", "ADMIN_MODE", "IMAGE_RESIZE", "FILTER", "START"];
 
+/// Most values one filter may carry in all (lists included), and most quick-search words.
+pub const MAX_FILTER_VALUES: usize = 1000;
+pub const MAX_FIND_WORDS: usize = 20;
+
+/// Refuses a filter too large to run: more values or words than the limits allow.
+pub fn check_size(filter: &Filter) -> Result<(), crate::error::BxError> {
+    let mut values = 0usize;
+    for cond in &filter.0 {
+        values += match cond {
+            Cond::Attr { values, .. } => values.len(),
+            Cond::Id { values, .. } => values.len(),
+            Cond::Login { values, .. } => values.len(),
+            Cond::Custom { values, .. } => values.len(),
+            Cond::Department { any_of, .. } => any_of.len(),
+            Cond::Find(words) if words.len() > MAX_FIND_WORDS => {
+                return Err(crate::error::BxError::argument(
+                    format!("FIND may hold at most {MAX_FIND_WORDS} words"),
+                    "FIND",
+                ))
+            }
+            _ => 1,
+        };
+    }
+    if values > MAX_FILTER_VALUES {
+        return Err(crate::error::BxError::argument(
+            format!("The filter holds {values} values; at most {MAX_FILTER_VALUES} are allowed"),
+            "FILTER",
+        ));
+    }
+    Ok(())
+}
+
 /// Builds the filter from `FILTER` (any case) or, without it, from the top-level keys.
 pub fn filter(params: &Params, vis: Visibility, search: bool, custom: &[UserField]) -> Filter {
     let source: Map<String, Json> = match params.get("FILTER") {

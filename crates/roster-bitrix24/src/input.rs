@@ -241,7 +241,15 @@ pub fn user_patch(fields: &Map<String, Json>, purpose: Purpose, limits: &FileLim
     for &code in FULL {
         let Some(raw) = fields.get(code) else { continue };
         if code == "UF_DEPARTMENT" {
-            let ids = int_list(raw).ok_or_else(|| BxError::core("UF_DEPARTMENT must be a list of department ids"))?;
+            let mut ids = int_list(raw).ok_or_else(|| BxError::core("UF_DEPARTMENT must be a list of department ids"))?;
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.len() > crate::filter::MAX_FILTER_VALUES {
+                return Err(BxError::core(format!(
+                    "UF_DEPARTMENT may hold at most {} departments",
+                    crate::filter::MAX_FILTER_VALUES
+                )));
+            }
             let ids = ids
                 .into_iter()
                 .map(|i| DepartmentId::new(i).ok_or_else(|| BxError::core(format!("Department {i} does not exist"))))

@@ -119,6 +119,7 @@ pub fn router(bx: Arc<Bitrix>) -> Router {
     Router::new()
         .route("/rest/{*tail}", any(rest))
         .route("/rest", any(rest_root))
+        .route("/rest/", any(rest_root))
         .route("/upload/roster/{id}/{key}/{name}", get(files::serve))
         .route("/oauth/token", any(oauth::token))
         .route("/oauth/token/", any(oauth::token))

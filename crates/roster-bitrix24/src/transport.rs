@@ -58,11 +58,13 @@ pub async fn collect(
     if body.is_empty() {
         return Ok(merged);
     }
-    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    // The boundary of a multipart type is case-sensitive: keep the original for it.
+    let raw_ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ctype = raw_ctype.to_ascii_lowercase();
     let from_body = if ctype.starts_with("application/json") || ctype.ends_with("+json") {
         params::json_body(body).map_err(bad_params)?
     } else if ctype.starts_with("multipart/form-data") {
-        multipart(&ctype, body, limits).await?
+        multipart(raw_ctype, body, limits).await?
     } else {
         let mut m = Map::new();
         params::decode_form(body, &mut m, limits).map_err(bad_params)?;

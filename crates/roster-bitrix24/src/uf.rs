@@ -12,6 +12,11 @@ use crate::input::{file_change, int_of, parse_date, parse_datetime, text_of, tru
 /// Reads one scalar of `field`; `Ok(None)` for an empty value. The error names the field.
 pub fn value_of(field: &UserField, raw: &Json) -> Result<Option<CustomValue>, String> {
     let name = &field.name;
+    if field.type_id == FieldType::Boolean && matches!(raw, Json::Bool(_) | Json::Number(_)) {
+        // JSON false is a value (0), not an empty one.
+        let b = truthy(raw);
+        return Ok(Some(CustomValue::number(f64::from(u8::from(b)), if b { "1" } else { "0" })));
+    }
     let text = match raw {
         Json::Null => return Ok(None),
         Json::Array(_) | Json::Object(_) => return Err(format!("Field {name} takes a single value here")),
@@ -30,7 +35,11 @@ pub fn value_of(field: &UserField, raw: &Json) -> Result<Option<CustomValue>, St
             CustomValue::number(n as f64, n.to_string())
         }
         FieldType::Double => {
-            let n = number("a number")?;
+            // Kept rounded to the field's PRECISION (half away from zero, as PHP rounds).
+            let precision = field.settings["PRECISION"].as_i64().unwrap_or(2).clamp(0, 12) as i32;
+            let scale = 10f64.powi(precision);
+            let n = (number("a number")? * scale).round() / scale;
+            // Written as PHP prints the rounded float: 2.5, 8, 1.23.
             CustomValue::number(n, n.to_string())
         }
         FieldType::Boolean => {
@@ -88,9 +97,10 @@ fn file_field(field: &UserField, raw: &Json, limits: &FileLimits) -> Result<Cust
         match &item {
             Json::Object(o) if o.contains_key("fileData") => {
                 let data = o.get("fileData").cloned().unwrap_or(Json::Null);
-                match file_change(&field.name, &data, limits, false).map_err(|e| e.description)? {
-                    roster_core::Change::Upload(f) => add.push(f),
-                    _ => {}
+                if let roster_core::Change::Upload(f) =
+                    file_change(&field.name, &data, limits, false).map_err(|e| e.description)?
+                {
+                    add.push(f);
                 }
             }
             Json::Object(o) if o.get("remove").is_some_and(truthy) => {
@@ -109,19 +119,34 @@ fn file_field(field: &UserField, raw: &Json, limits: &FileLimits) -> Result<Cust
     Ok(CustomChange::Files { add, remove, replace })
 }
 
-/// The custom-field part of a patch from upper-cased fields.
-pub fn changes(fields: &[UserField], input: &Map<String, Json>, limits: &FileLimits) -> Result<Vec<(FieldId, CustomChange)>, String> {
+/// The custom-field part of a patch from upper-cased fields. An invalid value is refused
+/// with the field's `ERROR_MESSAGE` (in `lang`) when one was set, else a text naming the rule.
+pub fn changes(
+    fields: &[UserField],
+    input: &Map<String, Json>,
+    limits: &FileLimits,
+    lang: &str,
+) -> Result<Vec<(FieldId, CustomChange)>, String> {
     let mut out = Vec::new();
     for field in fields {
+        let own_message = |rule: String| -> String {
+            let label = field.label("EDIT_FORM_LABEL", lang);
+            let message = field.label("ERROR_MESSAGE", lang);
+            if message != label && message != field.name {
+                message
+            } else {
+                rule
+            }
+        };
         let Some(raw) = input.get(&field.name) else { continue };
         if field.type_id == FieldType::File {
-            out.push((field.id, file_field(field, raw, limits)?));
+            out.push((field.id, file_field(field, raw, limits).map_err(own_message)?));
             continue;
         }
         let raws = if field.multiple { list_of(raw) } else { vec![raw.clone()] };
         let mut values = Vec::new();
         for r in &raws {
-            if let Some(v) = value_of(field, r)? {
+            if let Some(v) = value_of(field, r).map_err(own_message)? {
                 values.push(v);
             }
         }
@@ -169,6 +194,38 @@ pub fn missing_mandatory<'a>(
         Some((_, CustomChange::Set(values))) => values.is_empty(),
         Some((_, CustomChange::Files { add, replace, .. })) => adding && add.is_empty() && !replace,
         None => adding,
+    })
+}
+
+/// Whether a patch removes files from a mandatory file field.
+pub fn removes_files(fields: &[UserField], changes: &[(FieldId, CustomChange)]) -> bool {
+    changes.iter().any(|(id, c)| {
+        matches!(c, CustomChange::Files { remove, .. } if !remove.is_empty())
+            && fields.iter().any(|f| f.id == *id && f.mandatory)
+    })
+}
+
+/// A mandatory file field the patch would leave without files, given what `user` holds.
+pub fn emptied_file_field<'a>(
+    fields: &'a [UserField],
+    changes: &[(FieldId, CustomChange)],
+    user: &roster_core::User,
+) -> Option<&'a UserField> {
+    fields.iter().filter(|f| f.mandatory && f.type_id == FieldType::File).find(|f| {
+        changes.iter().any(|(id, c)| match c {
+            CustomChange::Files { add, remove, replace } if *id == f.id => {
+                let kept = if *replace {
+                    0
+                } else {
+                    user.custom(f.id)
+                        .iter()
+                        .filter(|v| !remove.iter().any(|r| r.to_string() == v.text))
+                        .count()
+                };
+                kept + add.len() == 0
+            }
+            _ => false,
+        })
     })
 }
 

@@ -23,7 +23,10 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (`Null` when it is not JSON).
@@ -49,6 +52,9 @@ impl Answer {
     }
 }
 
+/// Request lines and `Proxy-Authorization` values a proxy saw.
+pub type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 type Script = dyn Fn(usize, &Recorded) -> Answer + Send + Sync;
 
 /// A scripted HTTP server; `script(n, request)` decides the answer to the n-th request (0-based).
@@ -60,8 +66,12 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    pub async fn start(script: impl Fn(usize, &Recorded) -> Answer + Send + Sync + 'static) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake server");
+    pub async fn start(
+        script: impl Fn(usize, &Recorded) -> Answer + Send + Sync + 'static,
+    ) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake server");
         let addr = listener.local_addr().expect("fake server address");
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let connections = Arc::new(AtomicUsize::new(0));
@@ -85,7 +95,12 @@ impl FakeServer {
                 });
             }
         });
-        FakeServer { addr, requests, connections, task }
+        FakeServer {
+            addr,
+            requests,
+            connections,
+            task,
+        }
     }
 
     /// `http://127.0.0.1:PORT`
@@ -116,14 +131,18 @@ async fn answer(sock: &mut TcpStream, a: Answer) -> bool {
         }
         Answer::Send(status, headers, body) => {
             let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
-            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
                 head.push_str("content-type: application/json\r\n");
             }
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
             head.push_str("\r\n");
-            sock.write_all(head.as_bytes()).await.is_ok() && sock.write_all(body.as_bytes()).await.is_ok()
+            sock.write_all(head.as_bytes()).await.is_ok()
+                && sock.write_all(body.as_bytes()).await.is_ok()
         }
     }
 }
@@ -146,10 +165,19 @@ pub async fn read_request<S: AsyncRead + Unpin>(sock: &mut S) -> Option<Recorded
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
-    let len = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0u8; len];
     sock.read_exact(&mut body).await.ok()?;
-    Some(Recorded { method, target, headers, body })
+    Some(Recorded {
+        method,
+        target,
+        headers,
+        body,
+    })
 }
 
 /// A forward (absolute-form) and CONNECT HTTP proxy. With `require` set, a request whose
@@ -158,7 +186,7 @@ pub struct TestProxy {
     pub addr: std::net::SocketAddr,
     pub connections: Arc<AtomicUsize>,
     /// Per request: the request line and the `Proxy-Authorization` header, if any.
-    pub seen: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    pub seen: Seen,
     task: JoinHandle<()>,
 }
 
@@ -167,7 +195,7 @@ impl TestProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
         let connections = Arc::new(AtomicUsize::new(0));
-        let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+        let seen: Seen = Arc::default();
         let (conns, log) = (connections.clone(), seen.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -175,7 +203,12 @@ impl TestProxy {
                 tokio::spawn(serve_proxy(client, log.clone(), require.clone()));
             }
         });
-        TestProxy { addr, connections, seen, task }
+        TestProxy {
+            addr,
+            connections,
+            seen,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -189,10 +222,14 @@ impl Drop for TestProxy {
     }
 }
 
-async fn serve_proxy(mut client: TcpStream, log: Arc<Mutex<Vec<(String, Option<String>)>>>, require: Option<String>) {
-    let Some(req) = read_request(&mut client).await else { return };
+async fn serve_proxy(mut client: TcpStream, log: Seen, require: Option<String>) {
+    let Some(req) = read_request(&mut client).await else {
+        return;
+    };
     let auth = req.header("proxy-authorization").map(str::to_string);
-    log.lock().unwrap().push((format!("{} {}", req.method, req.target), auth.clone()));
+    log.lock()
+        .unwrap()
+        .push((format!("{} {}", req.method, req.target), auth.clone()));
     if require.is_some() && auth != require {
         let _ = client
             .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm=\"t\"\r\ncontent-length: 0\r\n\r\n")
@@ -201,10 +238,14 @@ async fn serve_proxy(mut client: TcpStream, log: Arc<Mutex<Vec<(String, Option<S
     }
     if req.method == "CONNECT" {
         let Ok(mut upstream) = TcpStream::connect(&req.target).await else {
-            let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n").await;
+            let _ = client
+                .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+                .await;
             return;
         };
-        let _ = client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await;
+        let _ = client
+            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .await;
         let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
         return;
     }
@@ -212,17 +253,25 @@ async fn serve_proxy(mut client: TcpStream, log: Arc<Mutex<Vec<(String, Option<S
     let rest = req.target.strip_prefix("http://").unwrap_or(&req.target);
     let (hostport, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let Ok(mut upstream) = TcpStream::connect(hostport).await else {
-        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n").await;
+        let _ = client
+            .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+            .await;
         return;
     };
-    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, if path.is_empty() { "/" } else { path });
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\n",
+        req.method,
+        if path.is_empty() { "/" } else { path }
+    );
     for (k, v) in &req.headers {
         if !k.to_ascii_lowercase().starts_with("proxy-") {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
     }
     head.push_str("connection: close\r\n\r\n");
-    if upstream.write_all(head.as_bytes()).await.is_err() || upstream.write_all(&req.body).await.is_err() {
+    if upstream.write_all(head.as_bytes()).await.is_err()
+        || upstream.write_all(&req.body).await.is_err()
+    {
         return;
     }
     let mut answer = Vec::new();

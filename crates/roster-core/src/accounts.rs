@@ -32,8 +32,10 @@ pub struct AccountWrite {
     pub groups: Option<Vec<GroupId>>,
     /// Replaces the media, see [`MediaWrite`].
     pub medias: Option<Vec<MediaWrite>>,
-    /// Ends every session of the user (a password change in newer protocol versions).
+    /// Ends every session of the user (a password change in newer protocol versions)...
     pub end_sessions: bool,
+    /// ...except this one (the digest of the caller's own session).
+    pub keep_session: Option<String>,
 }
 
 impl AccountWrite {
@@ -47,6 +49,7 @@ impl AccountWrite {
             groups: None,
             medias: None,
             end_sessions: false,
+            keep_session: None,
         }
     }
 }

@@ -57,6 +57,13 @@ pub enum Cond {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter(pub Vec<Cond>);
 
+/// The id a quick-search word stands for, as PHP's `intval` reads it (`"2abc"` is 2);
+/// None when the word does not start with digits (intval 0 matches no user).
+pub fn word_id(word: &str) -> Option<i64> {
+    let digits: String = word.trim().chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().filter(|id| *id > 0)
+}
+
 impl Filter {
     pub fn push(&mut self, cond: Cond) {
         self.0.push(cond);

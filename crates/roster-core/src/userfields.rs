@@ -135,9 +135,12 @@ impl UserField {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemChange {
     pub id: Option<EnumItemId>,
-    pub value: String,
-    pub sort: i64,
-    pub def: bool,
+    /// None keeps a stored item's value (a new item without a value is skipped).
+    pub value: Option<String>,
+    /// None keeps the stored sort (500 for a new item).
+    pub sort: Option<i64>,
+    /// None keeps the stored flag (N for a new item).
+    pub def: Option<bool>,
     pub xml_id: Option<String>,
     pub delete: bool,
 }
@@ -394,10 +397,10 @@ pub fn normalise_items(items: &mut [ItemChange], multiple: bool) {
     }
     let mut seen = false;
     for item in items.iter_mut() {
-        if item.def && !seen {
+        if item.def == Some(true) && !seen {
             seen = true;
         } else {
-            item.def = false;
+            item.def = Some(false);
         }
     }
 }

@@ -77,7 +77,7 @@ pub struct Args {
     /// Largest user id to update or look up (inclusive)
     #[arg(long, default_value_t = 1000)]
     pub id_max: u64,
-    /// Word searched for by the search scenario
+    /// Word searched for by the search scenario; `{id}` in it is replaced by a random id of the id range per request (e.g. 'Name{id}')
     #[arg(long, default_value = "user1")]
     pub find: String,
     /// Batch only: send exactly N updates (ceil(N/50) batch calls) and report wall time instead of running for --duration

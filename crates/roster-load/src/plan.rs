@@ -2,6 +2,8 @@
 //! (Bitrix24 webhook method or Zabbix JSON-RPC call, with random or
 //! round-robin ids) and decides whether a response counts as OK.
 
+use std::borrow::Cow;
+
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -15,6 +17,8 @@ use crate::target::Target;
 
 /// Commands in one Bitrix24 `batch` call.
 pub const BATCH_CMDS: u64 = 50;
+/// Replaced in the search word by the request's random id (`--find 'Name{id}'`).
+pub const ID_PLACEHOLDER: &str = "{id}";
 
 /// Which updates a counted batch call carries (`--total` mode): update
 /// numbers `first..first + count`, mapped round-robin onto the id range.
@@ -101,7 +105,6 @@ impl Plan {
     pub fn body(&self, rng: &mut impl Rng, seq: u64, slot: Option<Slot>) -> (Bytes, u64) {
         let id = rng.gen_range(self.id_min..=self.id_max);
         let name: u32 = rng.gen();
-        let find = &self.find_json;
         let email = format!("\"user{id}@example.com\"");
         let text = match (self.face, self.scenario) {
             (Face::Bitrix24, Scenario::Update) => {
@@ -109,7 +112,9 @@ impl Plan {
                 format!(r#"{{"ID":{id},"NAME":"n{name}","WORK_PHONE":"{phone:010}"}}"#)
             }
             (Face::Bitrix24, Scenario::Get) => format!(r#"{{"FILTER":{{"EMAIL":{email}}}}}"#),
-            (Face::Bitrix24, Scenario::Search) => format!(r#"{{"FILTER":{{"FIND":{find}}}}}"#),
+            (Face::Bitrix24, Scenario::Search) => {
+                format!(r#"{{"FILTER":{{"FIND":{}}}}}"#, self.find(id))
+            }
             (Face::Bitrix24, Scenario::Batch) => return self.batch_body(rng, slot),
             (Face::Zabbix, Scenario::Update) => {
                 let params = format!(r#"{{"userid":"{id}","name":"n{name}"}}"#);
@@ -120,6 +125,7 @@ impl Plan {
                 jsonrpc("user.get", &params, seq)
             }
             (Face::Zabbix, Scenario::Search) => {
+                let find = self.find(id);
                 let params = format!(r#"{{"output":"extend","search":{{"username":{find}}}}}"#);
                 jsonrpc("user.get", &params, seq)
             }
@@ -127,6 +133,15 @@ impl Plan {
         };
         let updates = u64::from(self.scenario == Scenario::Update);
         (Bytes::from(text), updates)
+    }
+
+    /// The search word as JSON, with [`ID_PLACEHOLDER`] replaced by `id`.
+    fn find(&self, id: u64) -> Cow<'_, str> {
+        if self.find_json.contains(ID_PLACEHOLDER) {
+            Cow::Owned(self.find_json.replace(ID_PLACEHOLDER, &id.to_string()))
+        } else {
+            Cow::Borrowed(&self.find_json)
+        }
     }
 
     fn batch_body(&self, rng: &mut impl Rng, slot: Option<Slot>) -> (Bytes, u64) {
@@ -243,6 +258,26 @@ mod tests {
                 assert_eq!(p.request(b).headers()[AUTHORIZATION], "Bearer tok");
             }
         }
+    }
+
+    #[test]
+    fn find_placeholder_takes_the_id() {
+        let t = parse_target("http://127.0.0.1:1/r/").unwrap();
+        let mut rng = StdRng::seed_from_u64(3);
+        let p = Plan::new(
+            Face::Bitrix24,
+            Scenario::Search,
+            &t,
+            None,
+            (8, 8),
+            "Name{id}",
+        )
+        .unwrap();
+        let (b, _) = p.body(&mut rng, 1, None);
+        assert_eq!(&b[..], br#"{"FILTER":{"FIND":"Name8"}}"#);
+        let p = Plan::new(Face::Bitrix24, Scenario::Search, &t, None, (8, 8), "x").unwrap();
+        let (b, _) = p.body(&mut rng, 1, None);
+        assert_eq!(&b[..], br#"{"FILTER":{"FIND":"x"}}"#);
     }
 
     #[test]

@@ -140,8 +140,7 @@ fn in_ranges(rule: &str) -> Vec<(i64, i64)> {
 
 /// `value must be one of ...` for an integer rule (`a:b` shown as `a-b`).
 fn int_one_of(rule: &str) -> String {
-    let parts: Vec<String> = rule.split(',').map(|p| p.replace(':', "-")).collect();
-    one_of(&parts)
+    format!("value must be one of {}", rule.replace(',', ", ").replace(':', "-"))
 }
 
 /// `value must be X` or `value must be one of X, Y`.
@@ -346,6 +345,23 @@ pub fn ids(v: &Json, path: &str) -> VResult<Vec<String>> {
         if out[..i].contains(&out[i]) {
             return Err(invalid(&sub(path, &k.position().to_string()), &format!("value ({}) already exists", out[i])));
         }
+    }
+    Ok(out)
+}
+
+/// `API_OBJECTS` with `API_NORMALIZE`: an object becomes a one-element list; each
+/// element must be an object. Gives each object with its 1-based path index.
+pub fn objects(v: &Json, path: &str) -> VResult<Vec<(i64, Map<String, Json>)>> {
+    let list: Vec<(Key, Json)> = if first_key_is_int(v) {
+        entries(v).unwrap_or_default().into_iter().map(|(k, v)| (k, v.clone())).collect()
+    } else {
+        vec![(Key::Int(0), v.clone())]
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for (k, item) in list {
+        let at = sub(path, &k.position().to_string());
+        let obj = as_object(&item).filter(|_| is_array(&item)).ok_or_else(|| invalid(&at, "an array is expected"))?;
+        out.push((k.position(), obj));
     }
     Ok(out)
 }

@@ -1,26 +1,20 @@
 //! `roster users import|export`: bulk work over Bitrix24 `batch` (50 calls per request).
 //! Import reads CSV (a header of field codes) or JSON lines and creates or updates each row
 //! by ID or EMAIL; every row ends as created, updated or failed with its reason, nothing is
-//! dropped. Export pages through `user.get` and writes CSV or JSON lines to stdout. A
-//! progress bar is drawn on stderr when stderr is a terminal.
+//! dropped. Export pages through `user.get` and writes CSV or JSON lines to stdout. File
+//! formats and the progress bar are in `bulk_io.rs`.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use roster_client::{Call, Map};
 use serde_json::{json, Value};
 
+use crate::bulk_io::{bar, guess_format, read_csv, read_jsonl, to_csv, Format, Row};
 use crate::conn::{json_object_arg, stdout, BitrixConn};
-
-#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
-pub enum Format {
-    Csv,
-    Jsonl,
-}
 
 /// How an imported row finds its user.
 #[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
@@ -68,12 +62,6 @@ pub enum UsersCommand {
     },
 }
 
-/// One input row: its line number and its fields, or why it could not be read.
-struct Row {
-    line: usize,
-    fields: Result<Map, String>,
-}
-
 enum Plan {
     Update(i64),
     ByEmail(String),
@@ -82,13 +70,23 @@ enum Plan {
 
 pub async fn run(cmd: UsersCommand) -> anyhow::Result<()> {
     match cmd {
-        UsersCommand::Import { file, format, key, dry_run, report, conn } => {
+        UsersCommand::Import {
+            file,
+            format,
+            key,
+            dry_run,
+            report,
+            conn,
+        } => {
             let text = if file.as_os_str() == "-" {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading stdin")?;
                 s
             } else {
-                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?
             };
             let format = format.unwrap_or_else(|| guess_format(&file, &text));
             let rows = match format {
@@ -97,110 +95,72 @@ pub async fn run(cmd: UsersCommand) -> anyhow::Result<()> {
             };
             import(rows, key, dry_run, report, &conn).await
         }
-        UsersCommand::Export { format, columns, filter, conn } => export(format, columns, filter, &conn).await,
+        UsersCommand::Export {
+            format,
+            columns,
+            filter,
+            conn,
+        } => export(format, columns, filter, &conn).await,
     }
-}
-
-fn guess_format(file: &std::path::Path, text: &str) -> Format {
-    match file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-        Some("csv") => Format::Csv,
-        Some("jsonl" | "ndjson" | "json") => Format::Jsonl,
-        _ if text.trim_start().starts_with('{') => Format::Jsonl,
-        _ => Format::Csv,
-    }
-}
-
-fn read_csv(text: &str) -> anyhow::Result<Vec<Row>> {
-    let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
-    let header: Vec<String> = r.headers().context("reading the CSV header")?.iter().map(|h| h.trim().to_ascii_uppercase()).collect();
-    anyhow::ensure!(header.iter().all(|h| !h.is_empty()), "the CSV header has an empty column name");
-    let mut rows = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = rec.as_ref().ok().and_then(|r| r.position()).map_or(i + 2, |p| p.line() as usize);
-        let fields = rec.map_err(|e| format!("bad CSV record: {e}")).map(|rec| {
-            let mut m = Map::new();
-            for (k, cell) in header.iter().zip(rec.iter()) {
-                if !cell.is_empty() {
-                    m.insert(k.clone(), cell_value(k, cell));
-                }
-            }
-            m
-        });
-        rows.push(Row { line, fields });
-    }
-    Ok(rows)
-}
-
-/// A CSV cell: JSON when it looks like a list or object, UF_DEPARTMENT as a list of IDs
-/// (`1,2` or `1;2`), anything else as text.
-fn cell_value(key: &str, cell: &str) -> Value {
-    let t = cell.trim();
-    if t.starts_with(['[', '{']) {
-        if let Ok(v) = serde_json::from_str(t) {
-            return v;
-        }
-    }
-    if key == "UF_DEPARTMENT" {
-        let ids: Result<Vec<i64>, _> = t.split([',', ';']).map(|p| p.trim().parse::<i64>()).collect();
-        if let Ok(ids) = ids {
-            return json!(ids);
-        }
-    }
-    Value::String(cell.to_string())
-}
-
-fn read_jsonl(text: &str) -> Vec<Row> {
-    let rows = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    rows.map(|(i, l)| Row {
-        line: i + 1,
-        fields: match serde_json::from_str::<Value>(l) {
-            Ok(Value::Object(m)) => Ok(m.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect()),
-            Ok(_) => Err("not a JSON object".into()),
-            Err(e) => Err(format!("bad JSON: {e}")),
-        },
-    })
-    .collect()
 }
 
 fn plan(fields: &mut Map, key: Key) -> Result<Plan, String> {
     let id = fields.remove("ID");
-    let email = fields.get("EMAIL").and_then(Value::as_str).map(str::trim).filter(|e| !e.is_empty());
+    let email = fields
+        .get("EMAIL")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
     let id = match (key, id) {
         (Key::Email, _) | (_, None) => None,
-        (_, Some(v)) => Some(v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())).ok_or(format!("bad ID {v}"))?),
+        (_, Some(v)) => Some(
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                .ok_or(format!("bad ID {v}"))?,
+        ),
     };
     match (key, id, email) {
         (_, Some(id), _) => Ok(Plan::Update(id)),
         (Key::Auto | Key::Email, None, Some(e)) => Ok(Plan::ByEmail(e.to_string())),
         (Key::Email, None, None) => Err("no EMAIL".into()),
-        (_, None, _) => Ok(Plan::Create),
+        (Key::Auto, None, None) => Err("no ID or EMAIL".into()),
+        (Key::Id, None, _) => Ok(Plan::Create),
     }
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len);
-    let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar());
-    pb.set_style(style.progress_chars("=> "));
-    pb.set_message(what.to_string());
-    pb
-}
-
-async fn import(rows: Vec<Row>, key: Key, dry_run: bool, report: Option<PathBuf>, conn: &BitrixConn) -> anyhow::Result<()> {
+async fn import(
+    rows: Vec<Row>,
+    key: Key,
+    dry_run: bool,
+    report: Option<PathBuf>,
+    conn: &BitrixConn,
+) -> anyhow::Result<()> {
     let client = conn.client()?;
     // outcome per row: (action, id, error)
-    let mut outcome: Vec<(&str, Option<i64>, Option<String>)> = vec![("failed", None, None); rows.len()];
+    let mut outcome: Vec<(&str, Option<i64>, Option<String>)> =
+        vec![("failed", None, None); rows.len()];
     let mut planned: Vec<(usize, Plan, Map)> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        match row.fields.clone().and_then(|mut f| plan(&mut f, key).map(|p| (p, f))) {
+        match row
+            .fields
+            .clone()
+            .and_then(|mut f| plan(&mut f, key).map(|p| (p, f)))
+        {
             Ok((p, f)) => planned.push((i, p, f)),
             Err(e) => outcome[i].2 = Some(e),
         }
     }
     // Look e-mail rows up, 50 per batch.
-    let emails: Vec<String> = planned.iter().filter_map(|(_, p, _)| if let Plan::ByEmail(e) = p { Some(e.clone()) } else { None }).collect();
+    let emails: Vec<String> = planned
+        .iter()
+        .filter_map(|(_, p, _)| {
+            if let Plan::ByEmail(e) = p {
+                Some(e.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
     let lookups = emails.iter().map(|e| {
         let mut filter = Map::new();
         filter.insert("=EMAIL".into(), Value::String(e.clone()));
@@ -210,9 +170,12 @@ async fn import(rows: Vec<Row>, key: Key, dry_run: bool, report: Option<PathBuf>
         Call::new("user.get", p)
     });
     let pb = bar(emails.len() as u64, "looking up");
-    let found = client.call_many(lookups.collect(), |n| pb.set_position(n as u64)).await?;
+    let found = client
+        .call_many(lookups.collect(), |n| pb.set_position(n as u64))
+        .await?;
     pb.finish_and_clear();
-    let found: HashMap<&String, Result<Value, roster_client::ApiError>> = emails.iter().zip(found).collect();
+    let found: HashMap<&String, Result<Value, roster_client::ApiError>> =
+        emails.iter().zip(found).collect();
     let mut calls: Vec<(usize, Call)> = Vec::new();
     for (i, p, mut f) in planned {
         let id = match p {
@@ -227,7 +190,9 @@ async fn import(rows: Vec<Row>, key: Key, dry_run: bool, report: Option<PathBuf>
                     outcome[i].2 = Some(format!("EMAIL {e} matches {} users", users.len()));
                     continue;
                 }
-                Ok(Value::Array(users)) => users.first().and_then(|u| u["ID"].as_str()?.parse().ok()),
+                Ok(Value::Array(users)) => {
+                    users.first().and_then(|u| u["ID"].as_str()?.parse().ok())
+                }
                 Ok(other) => {
                     outcome[i].2 = Some(format!("unexpected user.get result {other}"));
                     continue;
@@ -250,12 +215,19 @@ async fn import(rows: Vec<Row>, key: Key, dry_run: bool, report: Option<PathBuf>
     if dry_run {
         let mut text = String::new();
         for (i, c) in &calls {
-            text.push_str(&format!("{}\n", json!({"line": rows[*i].line, "method": c.method, "params": c.params})));
+            text.push_str(&format!(
+                "{}\n",
+                json!({"line": rows[*i].line, "method": c.method, "params": c.params})
+            ));
         }
         stdout(&text)?;
     } else {
         let pb = bar(calls.len() as u64, "importing");
-        let results = client.call_many(calls.iter().map(|(_, c)| c.clone()).collect(), |n| pb.set_position(n as u64)).await?;
+        let results = client
+            .call_many(calls.iter().map(|(_, c)| c.clone()).collect(), |n| {
+                pb.set_position(n as u64)
+            })
+            .await?;
         pb.finish_and_clear();
         for ((i, _), r) in calls.iter().zip(results) {
             match r {
@@ -268,16 +240,27 @@ async fn import(rows: Vec<Row>, key: Key, dry_run: bool, report: Option<PathBuf>
     summarize(&rows, &outcome, dry_run, report)
 }
 
-fn summarize(rows: &[Row], outcome: &[(&str, Option<i64>, Option<String>)], dry_run: bool, report: Option<PathBuf>) -> anyhow::Result<()> {
+fn summarize(
+    rows: &[Row],
+    outcome: &[(&str, Option<i64>, Option<String>)],
+    dry_run: bool,
+    report: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let count = |a: &str| outcome.iter().filter(|o| o.0 == a && o.2.is_none()).count();
-    let failed: Vec<usize> = (0..rows.len()).filter(|&i| outcome[i].2.is_some()).collect();
+    let failed: Vec<usize> = (0..rows.len())
+        .filter(|&i| outcome[i].2.is_some())
+        .collect();
     if let Some(path) = report {
         let mut text = String::new();
         for (row, (action, id, err)) in rows.iter().zip(outcome) {
             let action = if err.is_some() { "failed" } else { action };
-            text.push_str(&format!("{}\n", json!({"line": row.line, "action": action, "ID": id, "error": err})));
+            text.push_str(&format!(
+                "{}\n",
+                json!({"line": row.line, "action": action, "ID": id, "error": err})
+            ));
         }
-        std::fs::write(&path, text).with_context(|| format!("writing --report {}", path.display()))?;
+        std::fs::write(&path, text)
+            .with_context(|| format!("writing --report {}", path.display()))?;
     }
     let verb = if dry_run { "would be " } else { "" };
     eprintln!(
@@ -288,18 +271,41 @@ fn summarize(rows: &[Row], outcome: &[(&str, Option<i64>, Option<String>)], dry_
         failed.len()
     );
     for &i in &failed {
-        let email = rows[i].fields.as_ref().ok().and_then(|f| f.get("EMAIL")).and_then(Value::as_str).unwrap_or("-");
-        eprintln!("  line {} (EMAIL {email}): {}", rows[i].line, outcome[i].2.as_deref().unwrap_or_default());
+        let email = rows[i]
+            .fields
+            .as_ref()
+            .ok()
+            .and_then(|f| f.get("EMAIL"))
+            .and_then(Value::as_str)
+            .unwrap_or("-");
+        eprintln!(
+            "  line {} (EMAIL {email}): {}",
+            rows[i].line,
+            outcome[i].2.as_deref().unwrap_or_default()
+        );
     }
-    anyhow::ensure!(failed.is_empty(), "{} of {} rows failed", failed.len(), rows.len());
+    anyhow::ensure!(
+        failed.is_empty(),
+        "{} of {} rows failed",
+        failed.len(),
+        rows.len()
+    );
     Ok(())
 }
 
-async fn export(format: Format, columns: Vec<String>, filter: Option<String>, conn: &BitrixConn) -> anyhow::Result<()> {
+async fn export(
+    format: Format,
+    columns: Vec<String>,
+    filter: Option<String>,
+    conn: &BitrixConn,
+) -> anyhow::Result<()> {
     let client = conn.client()?;
     let mut params = Map::new();
     if let Some(f) = filter {
-        params.insert("FILTER".into(), Value::Object(json_object_arg("--filter", &f)?));
+        params.insert(
+            "FILTER".into(),
+            Value::Object(json_object_arg("--filter", &f)?),
+        );
     }
     params.insert("ADMIN_MODE".into(), Value::Bool(true));
     params.insert("SORT".into(), "ID".into());
@@ -319,28 +325,4 @@ async fn export(format: Format, columns: Vec<String>, filter: Option<String>, co
     stdout(&text)?;
     eprintln!("exported {} users", users.len());
     Ok(())
-}
-
-fn to_csv(users: &[Value], columns: Vec<String>) -> anyhow::Result<String> {
-    let columns = if columns.is_empty() {
-        let mut seen: Vec<String> = Vec::new();
-        for k in users.iter().filter_map(Value::as_object).flat_map(|o| o.keys()) {
-            if !seen.contains(k) {
-                seen.push(k.clone());
-            }
-        }
-        seen
-    } else {
-        columns.into_iter().map(|c| c.trim().to_ascii_uppercase()).collect()
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&columns)?;
-    for u in users {
-        w.write_record(columns.iter().map(|c| match u.get(c) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-        }))?;
-    }
-    Ok(String::from_utf8(w.into_inner()?)?)
 }

@@ -1,9 +1,10 @@
 //! Idiomatic client commands: `roster call METHOD` (any Bitrix24 method), `roster zabbix
 //! call METHOD` (any Zabbix method, after version detection and login), and `roster user
-//! get|find|create|update` with readable flags instead of JSON. All go through
-//! `roster_client`; API errors exit non-zero with the error on stderr.
+//! get|find|create|update` with readable flags instead of JSON, and `roster completions`.
+//! All go through `roster_client`; API errors exit non-zero with the error on stderr.
 
 use clap::{Args, Subcommand};
+use clap_complete::Shell;
 use roster_client::{Call, Map, Zabbix, ZabbixAuth};
 use serde_json::Value;
 
@@ -71,18 +72,28 @@ pub async fn zabbix(cmd: ZabbixCommand) -> anyhow::Result<()> {
     let request = z.request(&a.method, params.clone());
     a.out.request(z.url().as_str(), &request)?;
     if a.out.debug {
-        eprintln!("   (Zabbix {}, auth {})", z.version(), if z.uses_bearer() { "Bearer header" } else { "in the body" });
+        eprintln!(
+            "   (Zabbix {}, auth {})",
+            z.version(),
+            if z.uses_bearer() {
+                "Bearer header"
+            } else {
+                "in the body"
+            }
+        );
     }
     if a.out.test {
         return z.logout().await.map_err(Into::into);
     }
-    let reply = z.send(&a.method, params).await?;
+    let reply = z.send_request(&request).await?;
     a.out.reply(&reply)?;
     let failed = roster_client::ApiError::from_zabbix(&a.method, reply.status, &reply.body);
     z.logout().await?;
     match failed {
         Some(e) => Err(e.into()),
-        None if !(200..300).contains(&reply.status) => anyhow::bail!("{}: HTTP {}", a.method, reply.status),
+        None if !(200..300).contains(&reply.status) => {
+            anyhow::bail!("{}: HTTP {}", a.method, reply.status)
+        }
         None => Ok(()),
     }
 }
@@ -179,13 +190,21 @@ impl UserFields {
             }
         }
         if !self.department.is_empty() {
-            m.insert("UF_DEPARTMENT".into(), self.department.iter().copied().map(Value::from).collect());
+            m.insert(
+                "UF_DEPARTMENT".into(),
+                self.department.iter().copied().map(Value::from).collect(),
+            );
         }
         if let Some(a) = self.active {
-            m.insert("ACTIVE".into(), Value::String(if a { "Y" } else { "N" }.into()));
+            m.insert(
+                "ACTIVE".into(),
+                Value::String(if a { "Y" } else { "N" }.into()),
+            );
         }
         for kv in &self.set {
-            let (k, v) = kv.split_once('=').ok_or_else(|| anyhow::anyhow!("--set {kv:?}: expected CODE=VALUE"))?;
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--set {kv:?}: expected CODE=VALUE"))?;
             let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
             m.insert(k.trim().to_ascii_uppercase(), value);
         }
@@ -196,10 +215,19 @@ impl UserFields {
 pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Get { id, conn, json } => {
-            let user = conn.client()?.user_get(id).await?.ok_or_else(|| anyhow::anyhow!("no user with ID {id}"))?;
+            let user = conn
+                .client()?
+                .user_get(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user with ID {id}"))?;
             print_users(&[user], json)
         }
-        UserCommand::Find { who, filter, conn, json } => {
+        UserCommand::Find {
+            who,
+            filter,
+            conn,
+            json,
+        } => {
             let mut f = who.to_map()?;
             if let Some(extra) = filter {
                 f.extend(json_object_arg("--filter", &extra)?);
@@ -212,7 +240,10 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Update { id, fields, conn } => {
             let map = fields.to_map()?;
-            anyhow::ensure!(!map.is_empty(), "nothing to change: give at least one field flag");
+            anyhow::ensure!(
+                !map.is_empty(),
+                "nothing to change: give at least one field flag"
+            );
             conn.client()?.user_update(id, map).await?;
             stdout(&format!("updated user {id}\n"))
         }
@@ -230,14 +261,46 @@ fn print_users(users: &[Value], json: bool) -> anyhow::Result<()> {
     let cell = |u: &Value, k: &str| match u.get(k) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
-        Some(Value::Array(a)) => a.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         Some(v) => v.to_string(),
     };
-    text.push_str(&format!("{:<6} {:<6} {:<28} {:<32} {}\n", "ID", "ACTIVE", "NAME", "EMAIL", "DEPARTMENTS"));
+    text.push_str(&format!(
+        "{:<6} {:<6} {:<28} {:<32} {}\n",
+        "ID", "ACTIVE", "NAME", "EMAIL", "DEPARTMENTS"
+    ));
     for u in users {
-        let name = format!("{} {}", cell(u, "NAME"), cell(u, "LAST_NAME")).trim().to_string();
-        let (id, active, email, deps) = (cell(u, "ID"), cell(u, "ACTIVE"), cell(u, "EMAIL"), cell(u, "UF_DEPARTMENT"));
-        text.push_str(&format!("{id:<6} {active:<6} {name:<28} {email:<32} {deps}\n"));
+        let name = format!("{} {}", cell(u, "NAME"), cell(u, "LAST_NAME"))
+            .trim()
+            .to_string();
+        let (id, active, email, deps) = (
+            cell(u, "ID"),
+            cell(u, "ACTIVE"),
+            cell(u, "EMAIL"),
+            cell(u, "UF_DEPARTMENT"),
+        );
+        text.push_str(&format!(
+            "{id:<6} {active:<6} {name:<28} {email:<32} {deps}\n"
+        ));
     }
     stdout(&text)
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell. Install e.g. with
+    /// `roster completions bash > /etc/bash_completion.d/roster`.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Prints the completion script of the whole CLI (`cmd` is `Cli::command()`), generated
+/// from the same clap definitions the binary parses.
+pub fn completions(args: &CompletionsArgs, mut cmd: clap::Command) -> anyhow::Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "roster", &mut script);
+    stdout(&String::from_utf8_lossy(&script))
 }

@@ -34,6 +34,12 @@ pub async fn get(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
         parent: source.get("PARENT").and_then(|v| int_of(&v)).and_then(DepartmentId::new),
         head: source.get("UF_HEAD").and_then(|v| int_of(&v)).and_then(UserId::new),
     };
+    if query.id.as_ref().is_some_and(|ids| ids.len() > crate::filter::MAX_FILTER_VALUES) {
+        return Err(BxError::argument(
+            format!("ID may hold at most {} values", crate::filter::MAX_FILTER_VALUES),
+            "ID",
+        ));
+    }
     let all = call.bx.dir.departments(&query).await?;
     let start = params.0.get("start").and_then(int_of).unwrap_or(0).max(0) as u64;
     let total = all.len() as u64;

@@ -47,7 +47,8 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
         patch.departments = Some(Vec::new());
     }
     let custom = call.bx.dir.user_fields().await?;
-    patch.custom = uf::changes(&custom, &fields, &call.bx.config.files).map_err(|m| BxError::argument(m, ""))?;
+    let lang = lang_of(call, &params);
+    patch.custom = uf::changes(&custom, &fields, &call.bx.config.files, &lang).map_err(|m| BxError::argument(m, ""))?;
     for f in &custom {
         if !patch.custom.iter().any(|(id, _)| *id == f.id) {
             let defaults = uf::defaults(f);
@@ -57,7 +58,7 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
         }
     }
     if let Some(f) = uf::missing_mandatory(&custom, &patch.custom, true) {
-        return Err(BxError::argument(uf::mandatory_message(f, &lang_of(call, &params)), ""));
+        return Err(BxError::argument(uf::mandatory_message(f, &lang), ""));
     }
     patch.emit.push("ONUSERADD");
     let user = NewUser { login: email, password_hash: None, is_admin: false, patch };

@@ -18,8 +18,10 @@ pub async fn run(call: &Call<'_>, params: Params, search: bool) -> Result<Reply,
     // Only the lower-case key is read, before any case folding, as on a portal.
     let start = params.0.get("start").and_then(int_of).unwrap_or(0);
     let (offset, count_total) = if start == -1 { (0, false) } else { (start.max(0) as u64, true) };
+    let wanted = filter::filter(&params, vis, search, &custom);
+    filter::check_size(&wanted)?;
     let query = UserQuery {
-        filter: filter::filter(&params, vis, search, &custom),
+        filter: wanted,
         order: filter::order(&params),
         offset,
         limit: PAGE,

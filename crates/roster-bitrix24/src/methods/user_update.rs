@@ -20,9 +20,17 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     let mut patch = user_patch(&fields, Purpose::Update, &call.bx.config.files)?;
     if fields.keys().any(|k| k.starts_with("UF_USR_")) {
         let custom = call.bx.dir.user_fields().await?;
-        patch.custom = uf::changes(&custom, &fields, &call.bx.config.files).map_err(BxError::core)?;
-        if let Some(f) = uf::missing_mandatory(&custom, &patch.custom, false) {
-            return Err(BxError::core(uf::mandatory_message(f, &lang_of(call, &params))));
+        let lang = lang_of(call, &params);
+        patch.custom = uf::changes(&custom, &fields, &call.bx.config.files, &lang).map_err(BxError::core)?;
+        let mut missing = uf::missing_mandatory(&custom, &patch.custom, false);
+        if missing.is_none() && uf::removes_files(&custom, &patch.custom) {
+            // A mandatory file field must keep at least one file: look at what the user holds.
+            if let Some(target) = call.bx.dir.user(id).await? {
+                missing = uf::emptied_file_field(&custom, &patch.custom, &target);
+            }
+        }
+        if let Some(f) = missing {
+            return Err(BxError::core(uf::mandatory_message(f, &lang)));
         }
     }
     if let Some(email) = fields.get("EMAIL").and_then(text_of) {

@@ -63,9 +63,9 @@ fn items(v: Option<&Json>) -> Vec<ItemChange> {
             let get = |k: &str| o.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v);
             Some(ItemChange {
                 id: get("ID").and_then(int_of).and_then(EnumItemId::new),
-                value: get("VALUE").and_then(text_of).unwrap_or_default(),
-                sort: get("SORT").and_then(int_of).filter(|s| *s > 0).unwrap_or(500),
-                def: get("DEF").is_some_and(truthy),
+                value: get("VALUE").and_then(text_of),
+                sort: get("SORT").and_then(int_of).filter(|s| *s > 0),
+                def: get("DEF").map(truthy),
                 xml_id: get("XML_ID").and_then(text_of).filter(|s| !s.is_empty()),
                 delete: get("DEL").is_some_and(truthy),
             })
@@ -104,7 +104,7 @@ pub async fn add(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
     let settings = settings(type_id, &given, &Map::new()).map_err(BxError::core)?;
     let multiple = type_id != FieldType::Boolean && f.get("MULTIPLE").is_some_and(truthy);
     let mut items = if type_id == FieldType::Enumeration { items(f.get("LIST")) } else { Vec::new() };
-    items.retain(|i| !i.value.is_empty() && i.id.is_none());
+    items.retain(|i| i.value.as_deref().is_some_and(|v| !v.is_empty()) && i.id.is_none());
     normalise_items(&mut items, multiple);
     let field = NewUserField {
         labels: labels_for_add(&f, &name),
@@ -171,19 +171,19 @@ pub async fn update(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> 
         None => None,
     };
     let mut changes = if stored.type_id == FieldType::Enumeration { items(f.get("LIST")) } else { Vec::new() };
-    if !stored.multiple && changes.iter().any(|i| i.def && !i.delete) {
+    if !stored.multiple && changes.iter().any(|i| i.def == Some(true) && !i.delete) {
         // One default only: the first new default clears the others.
-        let first = changes.iter().position(|i| i.def && !i.delete);
+        let first = changes.iter().position(|i| i.def == Some(true) && !i.delete);
         for (n, c) in changes.iter_mut().enumerate() {
-            c.def = Some(n) == first;
+            c.def = Some(Some(n) == first);
         }
         for item in &stored.items {
             if !changes.iter().any(|c| c.id == Some(item.id)) && item.def {
                 changes.push(ItemChange {
                     id: Some(item.id),
-                    value: item.value.clone(),
-                    sort: item.sort,
-                    def: false,
+                    value: None,
+                    sort: None,
+                    def: Some(false),
                     xml_id: None,
                     delete: false,
                 });
@@ -290,9 +290,7 @@ pub async fn file_get(call: &Call<'_>, params: &Params) -> Result<Reply, BxError
     let user = params.get("ID").and_then(|v| int_of(&v)).and_then(UserId::new).ok_or_else(access_denied)?;
     let field_name = params.get("FIELD").and_then(|v| text_of(&v)).unwrap_or_default().to_uppercase();
     let file = params.get("VALUE").and_then(|v| int_of(&v)).and_then(FileId::new).ok_or_else(access_denied)?;
-    if !call.actor.is_admin() && call.actor.id() != user {
-        return Err(access_denied());
-    }
+    admin_only(call)?;
     let fields = call.bx.dir.user_fields().await?;
     let field = fields.iter().find(|f| f.name == field_name && f.type_id == FieldType::File).ok_or_else(access_denied)?;
     let holder = call.bx.dir.user(user).await?.ok_or_else(access_denied)?;

@@ -79,26 +79,45 @@ pub async fn start() -> Server {
 }
 
 pub async fn start_opts(opts: Options) -> Server {
+    start_with_opts(opts, |_| {}).await
+}
+
+/// A server on a fresh database like [`start`], with `edit` applied to its `ServeConfig`
+/// first (rate limit, operating-time limits, `require_https`, ...).
+pub async fn start_with(edit: impl FnOnce(&mut ServeConfig)) -> Server {
+    start_with_opts(Options::default(), edit).await
+}
+
+async fn start_with_opts(opts: Options, edit: impl FnOnce(&mut ServeConfig)) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut server = start_in(dir.path(), opts).await;
+    let mut cfg = config(dir.path(), opts);
+    edit(&mut cfg);
+    let mut server = launch(cfg, dir.path()).await;
     server._dir = Some(dir);
     server
 }
 
 /// A server on `dir/r.db` (created or reused), for restart tests.
 pub async fn start_in(dir: &Path, opts: Options) -> Server {
-    let db_path = dir.join("r.db");
-    let db_url = format!("sqlite://{}", db_path.display());
-    let cfg = ServeConfig {
+    launch(config(dir, opts), dir).await
+}
+
+/// The test configuration: port 0, `dir/r.db`, the given bootstrap and body limit.
+fn config(dir: &Path, opts: Options) -> ServeConfig {
+    ServeConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         database: DatabaseArgs {
-            database_url: db_url.clone(),
+            database_url: format!("sqlite://{}", dir.join("r.db").display()),
         },
         admin_password: Some(opts.admin_password),
         bootstrap_webhook: Some(opts.bootstrap_webhook),
         max_body: opts.max_body,
         ..ServeConfig::default()
-    };
+    }
+}
+
+/// Prepares `cfg` and serves it on 127.0.0.1:0 until [`Server::stop`] (or the test ends).
+async fn launch(cfg: ServeConfig, dir: &Path) -> Server {
     let prepared = roster_server::prepare(&cfg).await.expect("prepare");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -112,8 +131,8 @@ pub async fn start_in(dir: &Path, opts: Options) -> Server {
     Server {
         hook: format!("{base}/rest/1/{BOOT_CODE}/"),
         base,
-        db_url,
-        db_path,
+        db_url: cfg.database.database_url.clone(),
+        db_path: dir.join("r.db"),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()

@@ -269,7 +269,7 @@ impl Compiler {
     fn find_word(&mut self, word: &str) -> String {
         let lower = word.to_lowercase();
         let mut any = Vec::new();
-        if let Ok(id) = word.parse::<i64>() {
+        if let Some(id) = roster_core::query::word_id(word) {
             any.push(format!("id = {}", self.binds.bind(Param::Int(id))));
         }
         for col in [

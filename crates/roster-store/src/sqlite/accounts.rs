@@ -65,8 +65,9 @@ pub(crate) fn update_accounts(c: &Connection, writes: Vec<AccountWrite>) -> Stor
             set_medias(c, id, medias)?;
         }
         if w.end_sessions {
-            c.prepare_cached("UPDATE sessions SET status = 1 WHERE userid = ?1")
-                .and_then(|mut s| s.execute([id.get()]))
+            let keep = w.keep_session.unwrap_or_default();
+            c.prepare_cached("UPDATE sessions SET status = 1 WHERE userid = ?1 AND hash != ?2")
+                .and_then(|mut s| s.execute(params![id.get(), keep]))
                 .map_err(backend)?;
         }
     }

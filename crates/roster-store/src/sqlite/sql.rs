@@ -159,7 +159,7 @@ fn compile_cond(w: &mut Where, cond: &Cond) -> String {
 fn find_word(w: &mut Where, word: &str) -> String {
     let lower = word.to_lowercase();
     let mut any = Vec::new();
-    if let Ok(id) = word.parse::<i64>() {
+    if let Some(id) = roster_core::query::word_id(word) {
         any.push(format!("id = {}", w.bind(SqlValue::Integer(id))));
     }
     for col in ["name", "last_name", "second_name", "work_position"] {

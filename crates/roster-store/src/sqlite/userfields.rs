@@ -121,19 +121,27 @@ fn apply_items(c: &Connection, field: FieldId, items: &[ItemChange]) -> StoreRes
                     .map_err(backend)?;
             }
             Some(id) => {
+                // What an item change leaves out keeps its stored value; an empty value is ignored.
+                let value = item.value.as_deref().filter(|v| !v.is_empty());
                 c.execute(
-                    "UPDATE user_field_items SET value = ?1, sort = ?2, def = ?3, xml_id = coalesce(?4, xml_id) \
-                     WHERE id = ?5 AND field_id = ?6",
-                    params![item.value, item.sort, item.def, item.xml_id, id.get(), field.get()],
+                    "UPDATE user_field_items SET value = coalesce(?1, value), sort = coalesce(?2, sort), \
+                     def = coalesce(?3, def), xml_id = coalesce(?4, xml_id) WHERE id = ?5 AND field_id = ?6",
+                    params![value, item.sort, item.def, item.xml_id, id.get(), field.get()],
                 )
                 .map_err(backend)?;
             }
-            None if item.delete || item.value.is_empty() => {}
+            None if item.delete || item.value.as_deref().is_none_or(str::is_empty) => {}
             None => {
-                let xml_id = item.xml_id.clone().unwrap_or_else(|| hex_id());
+                let xml_id = item.xml_id.clone().unwrap_or_else(hex_id);
                 c.execute(
                     "INSERT INTO user_field_items (field_id, value, sort, def, xml_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![field.get(), item.value, item.sort, item.def, xml_id],
+                    params![
+                        field.get(),
+                        item.value,
+                        item.sort.unwrap_or(500),
+                        item.def.unwrap_or(false),
+                        xml_id
+                    ],
                 )
                 .map_err(backend)?;
             }
@@ -213,9 +221,12 @@ pub(crate) fn delete_field(c: &Connection, id: FieldId) -> StoreResult<()> {
     Ok(())
 }
 
+/// A user's custom values, field by field.
+pub(crate) type UserValues = Vec<(FieldId, Vec<CustomValue>)>;
+
 /// Values of every custom field of these users: user id -> (field, values) in field order.
-pub(crate) fn load_values(c: &Connection, users: &[i64]) -> StoreResult<BTreeMap<i64, Vec<(FieldId, Vec<CustomValue>)>>> {
-    let mut out: BTreeMap<i64, Vec<(FieldId, Vec<CustomValue>)>> = BTreeMap::new();
+pub(crate) fn load_values(c: &Connection, users: &[i64]) -> StoreResult<BTreeMap<i64, UserValues>> {
+    let mut out: BTreeMap<i64, UserValues> = BTreeMap::new();
     if users.is_empty() {
         return Ok(out);
     }

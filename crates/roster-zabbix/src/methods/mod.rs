@@ -4,15 +4,18 @@
 
 mod apiinfo;
 mod authentication;
+mod listing;
 mod mediatype;
 mod role;
 mod token;
+mod user_checks;
 mod user_create;
 mod user_delete;
 mod user_get;
 mod user_login;
 pub mod user_object;
 mod user_update;
+mod user_view;
 mod usergroup;
 
 use serde_json::Value as Json;

@@ -1,0 +1,281 @@
+//! The results: one [`Row`] per measured thing, rendered as the aligned table
+//! printed at the end, as the `--json` document and as the `--markdown` table
+//! for BENCHMARKS.md, the latter two with the machine noted ([`Machine`]).
+
+use serde_json::{json, Map, Value};
+
+/// Outcome of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Skipped,
+    Failed,
+}
+
+/// One line of the result table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub users: u64,
+    /// A phase name (`--only`) or `seed`.
+    pub phase: &'static str,
+    pub label: String,
+    pub connections: Option<usize>,
+    pub rps: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub errors: u64,
+    /// Free text: wall time, start-up time, memory, or why skipped or failed.
+    pub result: String,
+    pub status: Status,
+    /// Extra numbers for the JSON document.
+    pub extra: Map<String, Value>,
+}
+
+impl Row {
+    pub fn new(users: u64, phase: &'static str, label: impl Into<String>) -> Row {
+        Row {
+            users,
+            phase,
+            label: label.into(),
+            connections: None,
+            rps: None,
+            p50_ms: None,
+            p99_ms: None,
+            errors: 0,
+            result: String::new(),
+            status: Status::Ok,
+            extra: Map::new(),
+        }
+    }
+
+    pub fn with_result(mut self, status: Status, result: impl Into<String>) -> Row {
+        self.status = status;
+        self.result = result.into();
+        self
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("users".into(), self.users.into());
+        m.insert("phase".into(), self.phase.into());
+        m.insert("label".into(), self.label.clone().into());
+        let status = match self.status {
+            Status::Ok => "ok",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+        };
+        m.insert("status".into(), status.into());
+        let opt = |m: &mut Map<String, Value>, k: &str, v: Option<f64>| {
+            if let Some(v) = v {
+                m.insert(k.into(), v.into());
+            }
+        };
+        if let Some(c) = self.connections {
+            m.insert("connections".into(), c.into());
+        }
+        opt(&mut m, "rps", self.rps);
+        opt(&mut m, "p50_ms", self.p50_ms);
+        opt(&mut m, "p99_ms", self.p99_ms);
+        if self.rps.is_some() {
+            m.insert("errors".into(), self.errors.into());
+        }
+        m.extend(self.extra.clone());
+        if !self.result.is_empty() {
+            m.insert("result".into(), self.result.clone().into());
+        }
+        Value::Object(m)
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let num = |v: Option<f64>, f: fn(f64) -> String| v.map_or(String::new(), f);
+        vec![
+            thousands(self.users as f64),
+            self.label.clone(),
+            self.connections.map_or(String::new(), |c| c.to_string()),
+            num(self.rps, thousands),
+            num(self.p50_ms, |v| format!("{v:.3}")),
+            num(self.p99_ms, |v| format!("{v:.3}")),
+            if self.rps.is_some() {
+                self.errors.to_string()
+            } else {
+                String::new()
+            },
+            cut(&self.result, 160),
+        ]
+    }
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+const HEADERS: [&str; 8] = [
+    "Users", "Phase", "Conns", "Req/s", "p50 ms", "p99 ms", "Errors", "Result",
+];
+
+/// `1234567.8` as `1,234,568`.
+pub fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.max(0.0));
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The plain-text table, columns padded; numbers right-aligned.
+pub fn text_table(rows: &[Row]) -> String {
+    let cells: Vec<Vec<String>> = rows.iter().map(Row::cells).collect();
+    let mut width: Vec<usize> = HEADERS.iter().map(|h| h.len()).collect();
+    for r in &cells {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |r: &[String]| {
+        let mut s = String::new();
+        for (i, (c, w)) in r.iter().zip(&width).enumerate() {
+            let pad = w - c.chars().count();
+            let right = matches!(i, 0 | 2..=6);
+            let (l, rp) = if right { (pad, 0) } else { (0, pad) };
+            s.push_str(&format!("{}{c}{}  ", " ".repeat(l), " ".repeat(rp)));
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let head: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
+    let mut out = line(&head);
+    out.push_str(&line(
+        &width.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
+    ));
+    for r in &cells {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+/// What the numbers were measured on.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub nproc: usize,
+    pub cpu: String,
+    pub memory: String,
+    pub kernel: String,
+}
+
+impl Machine {
+    pub fn detect() -> Machine {
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        let field = |text: &str, key: &str| {
+            text.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        };
+        let cpuinfo = read("/proc/cpuinfo");
+        let memory = field(&read("/proc/meminfo"), "MemTotal")
+            .and_then(|v| v.trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or("unknown".into(), |kb| {
+                format!("{:.1} GiB", kb / 1024.0 / 1024.0)
+            });
+        Machine {
+            nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu: field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
+            memory,
+            kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({"nproc": self.nproc, "cpu": self.cpu, "memory": self.memory, "kernel": self.kernel})
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "nproc {}, {}, {} memory, Linux {}",
+            self.nproc, self.cpu, self.memory, self.kernel
+        )
+    }
+}
+
+/// The `--markdown` document: machine and settings, then the table.
+pub fn markdown(machine: &Machine, settings: &[(String, String)], rows: &[Row]) -> String {
+    let mut out = format!("Machine: {}.\n\n", machine.describe());
+    for (k, v) in settings {
+        out.push_str(&format!("- {k}: {v}\n"));
+    }
+    out.push('\n');
+    out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
+    let align: Vec<&str> = (0..HEADERS.len())
+        .map(|i| {
+            if matches!(i, 0 | 2..=6) {
+                "---:"
+            } else {
+                "---"
+            }
+        })
+        .collect();
+    out.push_str(&format!("|{}|\n", align.join("|")));
+    for r in rows {
+        let cells: Vec<String> = r.cells().iter().map(|c| c.replace('|', "\\|")).collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<Row> {
+        let mut a = Row::new(10_000, "update-1", "user.update (Bitrix24)");
+        a.connections = Some(1);
+        a.rps = Some(1234.4);
+        a.p50_ms = Some(0.5);
+        a.p99_ms = Some(1.25);
+        let b = Row::new(10_000, "memory", "peak RSS (VmHWM)").with_result(Status::Ok, "40.0 MiB");
+        vec![a, b]
+    }
+
+    #[test]
+    fn renders_table_json_and_markdown() {
+        assert_eq!(thousands(1_234_567.8), "1,234,568");
+        assert_eq!(thousands(999.0), "999");
+        let t = text_table(&rows());
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(
+            lines[2].starts_with("10,000  user.update (Bitrix24)"),
+            "{t}"
+        );
+        assert!(
+            lines[2].contains("1,234") && lines[2].contains("1.250"),
+            "{t}"
+        );
+        assert!(lines[3].ends_with("40.0 MiB"), "{t}");
+        let j = rows()[0].to_json();
+        assert_eq!(
+            (j["rps"].as_f64(), j["errors"].as_u64()),
+            (Some(1234.4), Some(0))
+        );
+        assert!(rows()[1].to_json().get("errors").is_none());
+        let m = Machine {
+            nproc: 2,
+            cpu: "CPU".into(),
+            memory: "1.0 GiB".into(),
+            kernel: "6.1".into(),
+        };
+        let md = markdown(&m, &[("duration".into(), "10 s".into())], &rows());
+        assert!(
+            md.starts_with("Machine: nproc 2, CPU, 1.0 GiB memory, Linux 6.1."),
+            "{md}"
+        );
+        assert!(md.contains("| 10,000 | peak RSS (VmHWM) |"), "{md}");
+    }
+}
