@@ -20,11 +20,13 @@ pub struct Reply {
     pub bare: bool,
     /// A raw body (content type, bytes) instead of JSON, as `user.userfield.file.get` sends.
     pub raw: Option<(String, Vec<u8>)>,
+    /// A version to send as `ETag` (a read of exactly one user).
+    pub etag: Option<i64>,
 }
 
 impl Reply {
     pub fn new(result: Value) -> Reply {
-        Reply { result, total: None, next: None, bare: false, raw: None }
+        Reply { result, total: None, next: None, bare: false, raw: None, etag: None }
     }
 
     /// A list page: `total` when counted, `next` only while rows remain.
@@ -35,7 +37,7 @@ impl Reply {
             return Reply::new(Value::Array(items));
         }
         let next = total.and_then(|t| (offset + shown < t).then_some(offset + shown));
-        Reply { result: Value::Array(items), total, next, bare: false, raw: None }
+        Reply { result: Value::Array(items), total, next, bare: false, raw: None, etag: None }
     }
 
     pub fn bare_error(code: &str, description: &str) -> Reply {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod fields;
 pub mod files;
 pub mod filter;
+pub mod guard;
 pub mod input;
 pub mod methods;
 pub mod oauth;
@@ -61,6 +62,8 @@ pub struct BitrixConfig {
     pub max_depth: usize,
     /// Longest a REST call may take, body included.
     pub request_timeout: std::time::Duration,
+    /// Failed credentials allowed per client address before it is refused for a while.
+    pub auth_guard: guard::GuardConfig,
 }
 
 impl Default for BitrixConfig {
@@ -76,6 +79,7 @@ impl Default for BitrixConfig {
             max_batch: methods::batch::MAX_COMMANDS,
             max_depth: 32,
             request_timeout: std::time::Duration::from_secs(60),
+            auth_guard: guard::GuardConfig::default(),
         }
     }
 }
@@ -86,6 +90,7 @@ pub struct Bitrix {
     pub config: BitrixConfig,
     pub operating: Operating,
     pub limiter: ratelimit::Limiter,
+    pub guard: guard::AuthGuard,
     /// This server's own base URL as first seen in a request (for event payloads).
     seen_base: std::sync::OnceLock<String>,
 }
@@ -94,7 +99,8 @@ impl Bitrix {
     pub fn new(dir: Directory, config: BitrixConfig) -> Bitrix {
         let operating = Operating::new(config.operating);
         let limiter = ratelimit::Limiter::new(config.rate_limit);
-        Bitrix { dir, config, operating, limiter, seen_base: std::sync::OnceLock::new() }
+        let guard = guard::AuthGuard::new(config.auth_guard);
+        Bitrix { dir, config, operating, limiter, guard, seen_base: std::sync::OnceLock::new() }
     }
 
     /// `--public-url`, else the scheme and Host of the first request served.
@@ -163,8 +169,15 @@ async fn rest_inner(bx: &Arc<Bitrix>, req: Request) -> Response {
     if bx.config.require_https && !secure && methods::need_of(&route.method).is_some() {
         return render_error(&BxError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "Https required"), format);
     }
-    match handle(bx, &route, parts.uri.query(), &parts.headers, &body, &base_url).await {
-        Ok(Handled::Json(status, body, processing)) => render(status, &body, format, processing),
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    match handle(bx, &route, parts.uri.query(), &parts.headers, &body, &base_url, peer).await {
+        Ok(Handled::Json(status, body, processing, etag)) => {
+            let mut resp = render(status, &body, format, processing);
+            if let Some(Ok(v)) = etag.map(|v| axum::http::HeaderValue::from_str(&format!("\"{v}\""))) {
+                resp.headers_mut().insert(header::ETAG, v);
+            }
+            resp
+        }
         Ok(Handled::Raw(ctype, bytes)) => raw_response(&ctype, bytes),
         Err(e) => render_error(&e, format),
     }
@@ -172,7 +185,7 @@ async fn rest_inner(bx: &Arc<Bitrix>, req: Request) -> Response {
 
 /// What a handled call sends back.
 enum Handled {
-    Json(StatusCode, Json, Option<f64>),
+    Json(StatusCode, Json, Option<f64>, Option<i64>),
     Raw(String, Vec<u8>),
 }
 
@@ -193,13 +206,29 @@ async fn handle(
     headers: &HeaderMap,
     body: &[u8],
     base_url: &str,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<Handled, BxError> {
     let limits = params::Limits { max_depth: bx.config.max_depth, ..params::Limits::default() };
     let mut raw = transport::collect(query, headers, body, &limits).await?;
     if methods::need_of(&route.method).is_none() {
         return Err(BxError::method_not_found());
     }
-    let (actor, app) = authenticate(bx, route, &raw, headers).await?;
+    if peer.is_some_and(|ip| !bx.guard.allows(ip)) {
+        return Err(BxError::no_auth());
+    }
+    let (actor, app) = match authenticate(bx, route, &raw, headers).await {
+        Ok(found) => found,
+        Err(e) => {
+            if let (Some(ip), 401 | 403) = (peer, e.status.as_u16()) {
+                bx.guard.failed(ip);
+            }
+            return Err(e);
+        }
+    };
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().trim_start_matches("W/").trim_matches('"').parse::<i64>().ok());
     if !bx.limiter.admit(&actor.credential) {
         return Err(BxError::new(StatusCode::SERVICE_UNAVAILABLE, "QUERY_LIMIT_EXCEEDED", "Too many requests"));
     }
@@ -208,12 +237,12 @@ async fn handle(
             raw.remove(*key);
         }
     }
-    let call = Call { bx, actor: &actor, app: app.as_ref(), base_url };
+    let call = Call { bx, actor: &actor, app: app.as_ref(), base_url, if_match };
     let (reply, timing) = methods::run_timed(&call, &route.method, Params(raw)).await?;
     if let Some((ctype, bytes)) = reply.raw {
         return Ok(Handled::Raw(ctype, bytes));
     }
-    Ok(Handled::Json(StatusCode::OK, success_body(&reply, &timing), Some(timing.processing)))
+    Ok(Handled::Json(StatusCode::OK, success_body(&reply, &timing), Some(timing.processing), reply.etag))
 }
 
 /// Resolves the caller: the webhook in the path or `aplogin`/`ap` parameters, else an

@@ -96,6 +96,11 @@ pub struct ServeConfig {
     #[arg(long, env = "ROSTER_MAX_IMAGE_PIXELS", default_value_t = 50_000_000)]
     pub max_image_pixels: u64,
 
+    /// Failed webhook or token checks allowed per client address per minute; then the
+    /// address is refused (401) until the minute is over.
+    #[arg(long, env = "ROSTER_AUTH_FAILURES", default_value_t = 20)]
+    pub auth_failures: u32,
+
     /// Most commands in one batch call.
     #[arg(long, env = "ROSTER_MAX_BATCH", default_value_t = 50)]
     pub max_batch: usize,

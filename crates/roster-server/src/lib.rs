@@ -49,6 +49,10 @@ pub async fn prepare(config: &ServeConfig) -> anyhow::Result<Prepared> {
         max_batch: config.max_batch,
         max_depth: config.max_depth,
         request_timeout: std::time::Duration::from_secs(config.request_timeout.max(1)),
+        auth_guard: roster_bitrix24::guard::GuardConfig {
+            max_failures: config.auth_failures.max(1),
+            window: std::time::Duration::from_secs(60),
+        },
     };
     let zbx = ZabbixConfig { version: config.zabbix_version, max_body: config.max_body };
     let app = app_with(dir, bx, zbx);

@@ -56,7 +56,9 @@ pub async fn start(addr: SocketAddr, source: CertSource, app: Router) -> anyhow:
     let handle: Handle<SocketAddr> = Handle::new();
     let app = app.layer(Extension(Secure));
     let server = tokio::spawn(
-        axum_server::bind_rustls(addr, config).handle(handle.clone()).serve(app.into_make_service()),
+        axum_server::bind_rustls(addr, config)
+            .handle(handle.clone())
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>()),
     );
     let addr = handle.listening().await.context("the HTTPS listener did not start")?;
     Ok(TlsListener { addr, certificate, handle, server })

@@ -91,7 +91,9 @@ async fn one(call: &Call<'_>, cmd: &str, done: &Outcome) -> Result<(Reply, Json)
     }
     let map = resolve_all(Json::Object(map), done);
     let Json::Object(map) = map else { return Err(BxError::internal()) };
-    match run_timed(call, &method, Params(map)).await {
+    // `If-Match` belongs to one call, never to the commands of a batch.
+    let sub = Call { if_match: None, ..*call };
+    match run_timed(&sub, &method, Params(map)).await {
         Ok((reply, timing)) => Ok((reply, timing.to_json())),
         Err(e) if e.code == "insufficient_scope" => Err(BxError { description: String::new(), ..e }),
         Err(e) => Err(e),

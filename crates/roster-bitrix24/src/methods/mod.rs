@@ -90,6 +90,7 @@ pub fn need_of(method: &str) -> Option<Need> {
 }
 
 /// One authenticated call in progress.
+#[derive(Clone, Copy)]
 pub struct Call<'a> {
     pub bx: &'a Bitrix,
     pub actor: &'a Actor,
@@ -97,6 +98,8 @@ pub struct Call<'a> {
     pub app: Option<&'a App>,
     /// Scheme and host for absolute file URLs, without a trailing slash.
     pub base_url: &'a str,
+    /// The `If-Match` version of a single call (Roster's opt-in optimistic concurrency).
+    pub if_match: Option<i64>,
 }
 
 pub type MethodFuture<'a> = Pin<Box<dyn Future<Output = Result<Reply, BxError>> + Send + 'a>>;

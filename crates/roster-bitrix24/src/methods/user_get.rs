@@ -32,6 +32,10 @@ pub async fn run(call: &Call<'_>, params: Params, search: bool) -> Result<Reply,
     let codes = filter::select(&params, vis);
     let chosen = filter::select_custom(&params, &custom);
     let items = call.users_json(&page.items, &codes, &chosen, Flavor::List).await?;
+    let etag = match page.items.as_slice() {
+        [one] => Some(one.version),
+        _ => None,
+    };
     // `start=-1` skips the count: a portal then answers `total: 0` and no `next`.
-    Ok(Reply::page(items, offset, Some(page.total.unwrap_or(0))))
+    Ok(Reply { etag, ..Reply::page(items, offset, Some(page.total.unwrap_or(0))) })
 }

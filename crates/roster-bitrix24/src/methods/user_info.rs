@@ -14,7 +14,7 @@ pub async fn current(call: &Call<'_>) -> Result<Reply, BxError> {
     let all: Vec<&roster_core::UserField> = custom.iter().collect();
     let user = call.bx.dir.user(call.actor.id()).await?.unwrap_or_else(|| call.actor.user.clone());
     let mut items = call.users_json(std::slice::from_ref(&user), codes, &all, Flavor::Current).await?;
-    Ok(Reply::new(items.pop().unwrap_or(Json::Null)))
+    Ok(Reply { etag: Some(user.version), ..Reply::new(items.pop().unwrap_or(Json::Null)) })
 }
 
 pub async fn fields(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {

@@ -18,6 +18,8 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
         return Err(BxError::access_denied());
     }
     let mut patch = user_patch(&fields, Purpose::Update, &call.bx.config.files)?;
+    // Roster's optimistic concurrency, off unless asked for: `If-Match: "N"` or `VERSION`.
+    patch.expected_version = call.if_match.or_else(|| fields.get("VERSION").and_then(int_of));
     if fields.keys().any(|k| k.starts_with("UF_USR_")) {
         let custom = call.bx.dir.user_fields().await?;
         let lang = lang_of(call, &params);

@@ -282,7 +282,7 @@ pub async fn list(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
         }
     }
     let total = items.len() as u64;
-    Ok(Reply { result: Json::Array(items), total: Some(total), next: None, bare: false, raw: None })
+    Ok(Reply { total: Some(total), ..Reply::new(Json::Array(items)) })
 }
 
 /// `user.userfield.file.get`: the raw bytes of a file held in a user's file field.
