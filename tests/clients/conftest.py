@@ -229,3 +229,98 @@ def seed(server: Server, tag: str):
         return made
 
     return make
+
+
+# --- Zabbix face -------------------------------------------------------------------------
+# One extra server per Zabbix version profile, started on first use and stopped at the end
+# of the session. Each prints "listening on ..." like the main server.
+
+ZABBIX_VERSIONS = ("7.0.0", "6.0.0")
+
+
+@dataclass
+class ZabbixServer:
+    base: str
+    version: str
+    proc: subprocess.Popen
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return self.base + "/api_jsonrpc.php"
+
+    def rpc(self, method: str, params: Any, auth: str | None = None) -> Any:
+        """One JSON-RPC call with ``auth`` in the body; returns ``result`` or raises."""
+        body: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params, "id": 1}
+        if auth:
+            body["auth"] = auth
+        req = urllib.request.Request(
+            self.url, data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json-rpc"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            answer = json.loads(resp.read())
+        if "error" in answer:
+            raise RuntimeError(f"{method}: {answer['error']}")
+        return answer["result"]
+
+
+def _start_zabbix(workdir: Path, version: str) -> ZabbixServer:
+    log_path = workdir / f"roster-{version}.stderr.log"
+    env = dict(os.environ)
+    env.setdefault("ROSTER_LOG", "info")
+    env.pop("ROSTER_ZABBIX_VERSION", None)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(roster_bin()), "serve", "--listen", "127.0.0.1:0",
+             "--database-url", f"sqlite://{workdir / f'zabbix-{version}.db'}",
+             "--admin-password", ADMIN_PASSWORD, "--zabbix-version", version],
+            cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True, env=env,
+        )
+    q: "queue.Queue[str | None]" = queue.Queue()
+    threading.Thread(target=_pump, args=(proc.stdout, q, []), daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            line = q.get(timeout=max(0.05, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        m = re.match(r"listening on (http://127\.0\.0\.1:\d+)\s*$", line)
+        if m:
+            return ZabbixServer(base=m.group(1), version=version, proc=proc, log_path=log_path)
+    proc.kill()
+    proc.wait()
+    pytest.fail(f"roster --zabbix-version {version} did not start; stderr:\n{log_path.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def zabbix_servers(tmp_path_factory):
+    """``get(version)`` starts (once) and returns the server for that version profile."""
+    started: dict[str, ZabbixServer] = {}
+    workdir = tmp_path_factory.mktemp("zabbix")
+
+    def get(version: str) -> ZabbixServer:
+        if version not in started:
+            started[version] = _start_zabbix(workdir, version)
+        return started[version]
+
+    yield get
+    for srv in started.values():
+        alive = srv.proc.poll() is None
+        if alive:
+            srv.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = srv.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            srv.proc.kill()
+            srv.proc.wait()
+            pytest.fail(f"roster {srv.version} did not stop on SIGTERM")
+        assert alive and rc == 0, f"roster {srv.version} ended badly ({rc}): {srv.log_path.read_text(errors='replace')[-4000:]}"
+
+
+@pytest.fixture(params=ZABBIX_VERSIONS)
+def zabbix(request, zabbix_servers) -> ZabbixServer:
+    """The Zabbix face of a server, once per version profile."""
+    return zabbix_servers(request.param)

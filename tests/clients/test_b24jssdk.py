@@ -61,7 +61,7 @@ class TlsRoster:
             text=True,
             timeout=NODE_TIMEOUT,
         )
-        lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         assert done.returncode == 0 and lines, (
             f"node {scenario} failed ({done.returncode}): stdout={done.stdout[-2000:]!r} "
             f"stderr={done.stderr[-2000:]!r}"

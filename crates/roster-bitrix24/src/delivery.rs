@@ -82,12 +82,16 @@ async fn payload(bx: &Bitrix, base: &str, d: &Delivery) -> Option<String> {
     let store = bx.dir.store();
     let user = store.user(UserId::new(d.entity)?).await.ok()??;
     let app = store.app_by_id(d.binding.app).await.ok()??;
+    if !roster_core::events::USER_EVENT_SCOPES.iter().any(|s| app.scopes.has(s)) {
+        // The app lost its user scopes since binding: it may not see users.
+        return None;
+    }
     let vis = Visibility::of(&app.scopes);
     let refs = store.file_refs(user.values().iter().filter_map(file_of).collect()).await.unwrap_or_default();
     let url = |id| refs.iter().find(|r| r.id == id).map(|r| crate::files::url(base, r));
     let data = user_json(&user, vis.fields(), Flavor::List, &url);
     let domain = base.split("://").nth(1).unwrap_or(base).to_owned();
-    let auth = json!({
+    let mut auth = json!({
         "domain": domain,
         "client_endpoint": format!("{base}/rest/"),
         "server_endpoint": format!("{base}/oauth/rest/"),
@@ -95,6 +99,17 @@ async fn payload(bx: &Bitrix, base: &str, d: &Delivery) -> Option<String> {
         "application_token": application_token(&app.secret_hash),
         "status": "L",
     });
+    // The handler acts with the tokens of the `auth_type` user, else of the user whose
+    // action raised the event (none when nobody did).
+    if let Some(acting) = d.binding.auth_user.or(d.actor) {
+        if let Ok(t) = bx.dir.issue_tokens(&app.client_id, acting, None).await {
+            auth["access_token"] = json!(t.access_token);
+            auth["expires"] = json!(t.expires.to_string());
+            auth["expires_in"] = json!(t.expires_in.to_string());
+            auth["scope"] = json!(t.scopes.to_list());
+            auth["user_id"] = json!(acting.get().to_string());
+        }
+    }
     let mut form = Map::new();
     form.insert("event".into(), json!(d.event));
     form.insert("event_handler_id".into(), json!(d.binding.id.to_string()));

@@ -6,6 +6,8 @@ use crate::ids::UserId;
 
 /// The user events Roster raises.
 pub const USER_EVENTS: &[&str] = &["ONUSERADD"];
+/// Scopes any of which makes the user events visible to an app.
+pub const USER_EVENT_SCOPES: &[&str] = &["user", "user_basic", "user_brief"];
 /// Every event name `events` lists.
 pub const ALL_EVENTS: &[&str] = &["ONAPPINSTALL", "ONAPPUNINSTALL", "ONOFFLINEEVENT", "ONUSERADD"];
 
@@ -49,6 +51,8 @@ pub struct Delivery {
     pub event: String,
     /// The object the event is about (the new user's id for ONUSERADD).
     pub entity: i64,
+    /// The user whose action raised the event, if any.
+    pub actor: Option<UserId>,
     pub failures: i64,
     pub created: i64,
 }
@@ -76,6 +80,8 @@ pub struct OfflineQuery {
     pub process_id: String,
     /// Return events marked as failed instead of the fresh ones.
     pub errors: bool,
+    /// Only read: neither remove nor reserve (`event.offline.list`).
+    pub peek: bool,
 }
 
 #[cfg(test)]

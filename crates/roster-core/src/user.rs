@@ -115,6 +115,8 @@ pub struct UserPatch {
     pub expected_version: Option<i64>,
     /// Events to raise about this user (e.g. `ONUSERADD`), queued in the same write.
     pub emit: Vec<&'static str>,
+    /// Who makes the change (recorded with its events: handlers get that user's tokens).
+    pub actor: Option<UserId>,
 }
 
 impl UserPatch {

@@ -24,6 +24,8 @@ pub struct TlsListener {
     pub addr: SocketAddr,
     /// The PEM file of a self-signed certificate, for clients to trust.
     pub certificate: Option<PathBuf>,
+    /// The directory made for a self-signed certificate, removed at shutdown.
+    made_dir: Option<PathBuf>,
     handle: Handle<SocketAddr>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -32,12 +34,12 @@ pub struct TlsListener {
 pub async fn start(addr: SocketAddr, source: CertSource, app: Router) -> anyhow::Result<TlsListener> {
     // rustls needs one process-wide crypto provider; a second install is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let (config, certificate) = match source {
+    let (config, certificate, made_dir) = match source {
         CertSource::Files { cert, key } => {
             let config = RustlsConfig::from_pem_file(&cert, &key)
                 .await
                 .with_context(|| format!("cannot load TLS certificate {} and key {}", cert.display(), key.display()))?;
-            (config, None)
+            (config, None, None)
         }
         CertSource::SelfSigned { dir } => {
             let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
@@ -50,7 +52,7 @@ pub async fn start(addr: SocketAddr, source: CertSource, app: Router) -> anyhow:
             let config = RustlsConfig::from_pem(cert_pem.into_bytes(), key_pem.into_bytes())
                 .await
                 .context("cannot use the self-signed certificate")?;
-            (config, Some(path))
+            (config, Some(path), Some(dir))
         }
     };
     let handle: Handle<SocketAddr> = Handle::new();
@@ -61,13 +63,17 @@ pub async fn start(addr: SocketAddr, source: CertSource, app: Router) -> anyhow:
             .serve(app.into_make_service_with_connect_info::<SocketAddr>()),
     );
     let addr = handle.listening().await.context("the HTTPS listener did not start")?;
-    Ok(TlsListener { addr, certificate, handle, server })
+    Ok(TlsListener { addr, certificate, made_dir, handle, server })
 }
 
 impl TlsListener {
     /// Stops accepting, lets requests in flight finish (up to 10 s), and waits.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.handle.graceful_shutdown(Some(Duration::from_secs(10)));
-        self.server.await.context("HTTPS listener task failed")?.context("HTTPS listener failed")
+        let outcome = self.server.await.context("HTTPS listener task failed")?.context("HTTPS listener failed");
+        if let Some(dir) = &self.made_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        outcome
     }
 }

@@ -2,8 +2,10 @@
 //! made by the `roster` CLI (`app add`, `token issue`, `oauth code`, `/oauth/token/`),
 //! scopes of webhooks and apps (field narrowing of `user_basic`/`user_brief`), the
 //! request-rate limit, the operating-time limit, HTTPS (`--tls-*`, `--require-https`, on
-//! the real binary), and every system error of spec 7 this server can produce.
-//! Needs `cargo build -p roster` first (the CLI and `serve` run as subprocesses).
+//! the real binary), every system error of spec 7 this server can produce, and events
+//! (`event.bind`/`unbind`/`get`, ONUSERADD delivered to a local handler, with retries, and
+//! offline events). Needs `cargo build -p roster` first (the CLI and `serve` run as
+//! subprocesses).
 
 mod common;
 
@@ -221,6 +223,30 @@ struct Running {
     _dir: tempfile::TempDir,
 }
 
+impl Running {
+    /// Sends SIGTERM and asserts a clean exit (status 0) within 10 s.
+    fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "exit status after SIGTERM: {status:?}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "roster serve did not stop within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -363,6 +389,24 @@ async fn app_add_prints_credentials_and_stores_the_secret_hashed() {
         !listing.contains(&app.client_secret),
         "app list shows the secret: {listing}"
     );
+}
+
+#[tokio::test]
+async fn app_token_and_code_commands_refuse_bad_input() {
+    let s = common::start().await;
+    let app = app_add(&s, "user", None);
+    for args in [
+        &["app", "add", "--name", "x", "--scope", "crm"][..],
+        &["app", "add", "--name", "x", "--users", "0"],
+        &["token", "issue", "--app", "local.nope.nope", "--user", "1"],
+        &["token", "issue", "--app", &app.client_id, "--user", "999"],
+        &["token", "issue", "--app", &app.client_id, "--user", "0"],
+        &["oauth", "code", "--app", "local.nope.nope", "--user", "1"],
+    ] {
+        let (ok, stdout, stderr) = cli_run(&s.db_url, args);
+        assert!(!ok, "roster {args:?} should fail: {stdout}");
+        assert!(!stderr.trim().is_empty(), "roster {args:?} gave no reason");
+    }
 }
 
 #[tokio::test]
@@ -1233,6 +1277,7 @@ fn assert_query_limit(r: &Reply) {
 async fn rate_limit_refuses_the_sixth_immediate_request_with_503() {
     let s = rate_limited("1/5").await;
     let other = s.hook_for(1, "user,department").await;
+    let token = access_token(&s, "user", 1);
     for i in 0..5 {
         let r = raw_call(&s, &s.hook, "server.time", json!({})).await;
         assert_eq!(r.status, 200, "request {}: {}", i + 1, r.text());
@@ -1240,21 +1285,20 @@ async fn rate_limit_refuses_the_sixth_immediate_request_with_503() {
     for _ in 0..4 {
         assert_query_limit(&raw_call(&s, &s.hook, "user.current", json!({})).await);
     }
+    // The refused requests did not fill the bucket: after 1 s exactly one more passes.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    raw_call(&s, &s.hook, "server.time", json!({})).await.ok();
+    assert_query_limit(&raw_call(&s, &s.hook, "server.time", json!({})).await);
+
     // Another webhook has its own bucket, and so does an application.
     for _ in 0..5 {
         raw_call(&s, &other, "server.time", json!({})).await.ok();
     }
     assert_query_limit(&raw_call(&s, &other, "server.time", json!({})).await);
-    let token = access_token(&s, "user", 1);
     for _ in 0..5 {
         oauth_call(&s, &token, "server.time", json!({})).await.ok();
     }
     assert_query_limit(&oauth_call(&s, &token, "server.time", json!({})).await);
-
-    // The refused requests did not fill the bucket: after 1 s exactly one more passes.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    raw_call(&s, &s.hook, "server.time", json!({})).await.ok();
-    assert_query_limit(&raw_call(&s, &s.hook, "server.time", json!({})).await);
     s.stop().await;
 }
 
@@ -1327,6 +1371,20 @@ async fn operating_grows_with_counted_calls_and_reports_its_reset() {
         "{}",
         r.text()
     );
+    // The outer batch is never counted; its sub-calls are, in their methods' accounts.
+    for _ in 0..2 {
+        let r = s
+            .call("batch", json!({"cmd": {"g": "user.get?ID=1"}}))
+            .await;
+        assert_eq!(time_of(&r)["operating"].as_f64(), Some(0.0), "{}", r.text());
+        let sub = &r.json["result"]["result_time"]["g"];
+        assert!(
+            sub["operating"].as_f64().expect("sub-call operating") > last,
+            "the sub-call adds to user.get: {}",
+            r.text()
+        );
+        last = sub["operating"].as_f64().unwrap_or_default();
+    }
 }
 
 #[tokio::test]
@@ -1450,6 +1508,9 @@ async fn tls_self_signed_prints_its_port_and_certificate_and_serves_rest() {
         .is_err());
     let r = fetch(untrusting.get(format!("{}/rest/1/{BOOT_CODE}/server.time", srv.http))).await;
     r.ok();
+    // Both listeners stop cleanly on SIGTERM, with the clients' connections still open.
+    srv.terminate();
+    drop((client, untrusting));
 }
 
 #[tokio::test]
@@ -1563,7 +1624,7 @@ async fn over_https_oauth_answers_point_at_https_and_cli_apps_work_at_once() {
 }
 
 #[test]
-fn tls_flags_that_cannot_work_are_refused_at_start() {
+fn tls_and_rate_flags_that_cannot_work_are_refused_at_start() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = format!("sqlite://{}", dir.path().join("t.db").display());
     let cert = dir.path().join("cert.pem").display().to_string();
@@ -1578,6 +1639,8 @@ fn tls_flags_that_cannot_work_are_refused_at_start() {
             "--tls-key",
             &cert,
         ][..],
+        &["--rate-limit", "1/0"][..],
+        &["--rate-limit", "fast"][..],
     ] {
         let out = Command::new(roster_bin())
             .args([
@@ -1735,7 +1798,10 @@ async fn error_wrong_auth_type_for_a_webhook_calling_event_bind() {
         "event.bind",
         "event.unbind",
         "event.get",
+        "events",
         "event.offline.get",
+        "event.offline.clear",
+        "event.offline.error",
     ] {
         let params = json!({"event": "ONUSERADD", "handler": "http://127.0.0.1:9/h"});
         let r = raw_call(&s, &s.hook, method, params).await;
@@ -2212,4 +2278,31 @@ async fn event_bind_errors_as_spec_6_1() {
         "deviations from spec 6.1:\n{}",
         wrong.join("\n")
     );
+}
+
+/// ONUSERADD is a `user` event (spec 6): an app without any user scope may neither
+/// bind it nor, through it, receive user records.
+#[tokio::test]
+async fn an_app_without_a_user_scope_gets_no_user_events() {
+    let s = common::start().await;
+    let mut h = handler().await;
+    let token = access_token(&s, "department", 1);
+    let bound = oauth_call(
+        &s,
+        &token,
+        "event.bind",
+        json!({"event": "ONUSERADD", "handler": h.url}),
+    )
+    .await;
+    s.add_user("private@example.com", json!({"NAME": "Private"}))
+        .await;
+    let leaked = next_post(&mut h, 2.0).await;
+    assert!(
+        leaked.is_none(),
+        "a department-only app received a user record (event.bind answered {} {}): {:?}",
+        bound.status,
+        bound.text(),
+        leaked
+    );
+    bound.err(400, "ERROR_EVENT_NOT_FOUND", Some("Event not found"));
 }

@@ -100,6 +100,9 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    if config.tls_listen.is_none() && (config.require_https || config.tls_self_signed || config.tls_cert.is_some()) {
+        anyhow::bail!("--require-https, --tls-self-signed and --tls-cert need --tls-listen ADDR");
+    }
     let prepared = roster_server::prepare(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

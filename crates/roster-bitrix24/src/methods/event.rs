@@ -3,7 +3,7 @@
 //! binding them are for administrators.
 
 use axum::http::StatusCode;
-use roster_core::events::{NewBinding, OfflineEvent, OfflineQuery, ALL_EVENTS, USER_EVENTS};
+use roster_core::events::{NewBinding, OfflineEvent, OfflineQuery, ALL_EVENTS, USER_EVENTS, USER_EVENT_SCOPES};
 use roster_core::oauth::App;
 use roster_core::{CoreError, StoreError, UserId};
 use serde_json::{json, Value as Json};
@@ -24,10 +24,16 @@ fn app_of<'a>(call: &Call<'a>) -> Result<&'a App, BxError> {
 }
 
 fn admin(call: &Call<'_>) -> Result<(), BxError> {
+    admin_because(call, "")
+}
+
+/// Administrators only; `why` completes the portal's "Access denied!" text.
+fn admin_because(call: &Call<'_>, why: &str) -> Result<(), BxError> {
     if call.actor.is_admin() {
         Ok(())
     } else {
-        Err(BxError::new(StatusCode::FORBIDDEN, "ACCESS_DENIED", "Access denied!"))
+        let text = if why.is_empty() { "Access denied!".to_owned() } else { format!("Access denied! {why}") };
+        Err(BxError::new(StatusCode::FORBIDDEN, "ACCESS_DENIED", text))
     }
 }
 
@@ -39,32 +45,64 @@ fn text(params: &Params, key: &str) -> String {
     params.get(key).and_then(|v| text_of(&v)).unwrap_or_default().trim().to_owned()
 }
 
-fn offline(params: &Params) -> bool {
-    text(params, "EVENT_TYPE").eq_ignore_ascii_case("offline")
+/// `event_type`: online (default) or offline; anything else is refused.
+fn offline(params: &Params) -> Result<bool, BxError> {
+    match text(params, "EVENT_TYPE").to_ascii_lowercase().as_str() {
+        "" | "online" => Ok(false),
+        "offline" => Ok(true),
+        _ => Err(BxError::argument("Value must be one of {online|offline}", "EVENT_TYPE")),
+    }
+}
+
+/// The event, if the app's scopes include it (spec 6.1: else `ERROR_EVENT_NOT_FOUND`).
+fn event_of(app: &App, params: &Params) -> Result<String, BxError> {
+    let event = text(params, "EVENT").to_uppercase();
+    if event.is_empty() {
+        return Err(BxError::argument("Event name is required", "EVENT"));
+    }
+    let visible = USER_EVENTS.contains(&event.as_str()) && USER_EVENT_SCOPES.iter().any(|s| app.scopes.has(s));
+    if !visible {
+        return Err(BxError::new(StatusCode::BAD_REQUEST, "ERROR_EVENT_NOT_FOUND", "Event not found"));
+    }
+    Ok(event)
+}
+
+/// A handler must be an absolute http or https URL.
+fn check_handler(handler: &str) -> Result<(), BxError> {
+    let Some((scheme, rest)) = handler.split_once("://") else {
+        return Err(BxError::new(StatusCode::BAD_REQUEST, "ERROR_WRONG_HANDLER_URL", "Wrong handler URL"));
+    };
+    if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
+        return Err(BxError::new(StatusCode::BAD_REQUEST, "ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol"));
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(BxError::new(StatusCode::BAD_REQUEST, "ERROR_WRONG_HANDLER_URL", "Wrong handler URL"));
+    }
+    Ok(())
 }
 
 pub async fn bind(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
     let app = app_of(call)?;
-    let event = text(params, "EVENT").to_uppercase();
-    if !USER_EVENTS.contains(&event.as_str()) {
-        return Err(BxError::new(StatusCode::BAD_REQUEST, "ERROR_EVENT_NOT_FOUND", "Event not found"));
-    }
-    let offline = offline(params);
+    let offline = offline(params)?;
     let handler = text(params, "HANDLER");
+    if !offline && handler.is_empty() {
+        return Err(BxError::argument("Handler URL is required", "HANDLER"));
+    }
+    let event = event_of(app, params)?;
     if offline {
-        admin(call)?;
-    } else if !(handler.starts_with("http://") || handler.starts_with("https://")) {
-        return Err(BxError::new(StatusCode::BAD_REQUEST, "ERROR_HANDLER_URL_MISMATCH", "Handler URL is required"));
+        admin_because(call, "Offline events binding requires administrator access rights")?;
+    } else {
+        check_handler(&handler)?;
     }
     let auth_user = params.get("AUTH_TYPE").and_then(|v| int_of(&v)).and_then(UserId::new);
     if auth_user.is_some_and(|u| u != call.actor.id()) {
-        // Only administrators may bind a handler that acts as another user.
-        admin(call)?;
+        admin_because(call, "Event binding with AUTH_TYPE requires administrator access rights")?;
     }
     let binding = NewBinding { app: app.id, event, handler: if offline { String::new() } else { handler }, auth_user, offline };
     match call.bx.dir.store().bind_event(binding).await {
         Ok(_) => Ok(Reply::new(Json::Bool(true))),
-        Err(StoreError::Taken(_)) => Err(BxError::core("Handler already binded")),
+        Err(StoreError::Taken(_)) => Err(BxError::core("Unable to set event handler: Handler already binded")),
         Err(e) => Err(store_error(e)),
     }
 }
@@ -73,7 +111,11 @@ pub async fn unbind(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> 
     let app = app_of(call)?;
     let event = text(params, "EVENT").to_uppercase();
     let handler = Some(text(params, "HANDLER")).filter(|h| !h.is_empty());
-    let count = call.bx.dir.store().unbind_event(app.id, &event, handler, offline(params)).await.map_err(store_error)?;
+    let offline = offline(params)?;
+    if offline {
+        admin_because(call, "Offline events unbinding requires administrator access rights")?;
+    }
+    let count = call.bx.dir.store().unbind_event(app.id, &event, handler, offline).await.map_err(store_error)?;
     Ok(Reply::new(json!({"count": count})))
 }
 
@@ -118,6 +160,15 @@ fn offline_json(e: &OfflineEvent, data: Json) -> Json {
 }
 
 pub async fn offline_get(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
+    offline_read(call, params, false).await
+}
+
+/// `event.offline.list`: the same events, read without reserving or removing them.
+pub async fn offline_list(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
+    offline_read(call, params, true).await
+}
+
+async fn offline_read(call: &Call<'_>, params: &Params, peek: bool) -> Result<Reply, BxError> {
     let app = app_of(call)?;
     admin(call)?;
     let process_id = roster_core::credentials::random_hex(16);
@@ -127,6 +178,7 @@ pub async fn offline_get(call: &Call<'_>, params: &Params) -> Result<Reply, BxEr
         clear: params.get("CLEAR").is_none_or(|v| truthy(&v)),
         process_id: process_id.clone(),
         errors: params.get("ERROR").is_some_and(|v| truthy(&v)),
+        peek,
     };
     let events = call.bx.dir.store().take_offline_events(query).await.map_err(store_error)?;
     let mut out = Vec::with_capacity(events.len());

@@ -83,6 +83,7 @@ pub const METHODS: &[(&str, Need)] = &[
     ("event.offline.get", Need::None),
     ("event.offline.clear", Need::None),
     ("event.offline.error", Need::None),
+    ("event.offline.list", Need::None),
 ];
 
 pub fn need_of(method: &str) -> Option<Need> {
@@ -162,6 +163,7 @@ pub fn dispatch<'a>(call: &'a Call<'a>, method: &'a str, params: Params) -> Meth
             "event.offline.get" => event::offline_get(call, &params).await,
             "event.offline.clear" => event::offline_clear(call, &params).await,
             "event.offline.error" => event::offline_error(call, &params).await,
+            "event.offline.list" => event::offline_list(call, &params).await,
             _ => Err(BxError::method_not_found()),
         }
     })

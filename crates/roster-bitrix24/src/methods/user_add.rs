@@ -61,6 +61,7 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
         return Err(BxError::argument(uf::mandatory_message(f, &lang), ""));
     }
     patch.emit.push("ONUSERADD");
+    patch.actor = Some(call.actor.id());
     let user = NewUser { login: email, password_hash: None, is_admin: false, patch };
     match call.bx.dir.add_user(call.actor, user).await {
         Ok(id) => Ok(Reply::new(Json::from(id.get()))),

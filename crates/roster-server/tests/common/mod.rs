@@ -515,3 +515,160 @@ impl Server {
         (id, hook)
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Helpers of the reliability tests (hostile input, limits, authz, secrets in logs).
+
+/// A server on a fresh database like [`start_with`], served with `run_with`, so the
+/// connection limits of the edited config (`max_connections`, `header_timeout`) apply.
+pub async fn start_limited(edit: impl FnOnce(&mut ServeConfig)) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = config(dir.path(), Options::default());
+    edit(&mut cfg);
+    let prepared = roster_server::prepare(&cfg).await.expect("prepare");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("local addr"));
+    let (tx, rx) = oneshot::channel::<()>();
+    let db_url = cfg.database.database_url.clone();
+    let task = tokio::spawn(async move {
+        let stop = async move {
+            let _ = rx.await;
+        };
+        roster_server::run_with(listener, prepared.app, &cfg, stop).await
+    });
+    Server {
+        hook: format!("{base}/rest/1/{BOOT_CODE}/"),
+        base,
+        db_url,
+        db_path: dir.path().join("r.db"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client"),
+        stop: Some(tx),
+        task: Some(task),
+        _dir: Some(dir),
+    }
+}
+
+/// The `host:port` of a base URL such as `http://127.0.0.1:PORT`.
+pub fn addr_of(base: &str) -> String {
+    base.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Writes `request` on a fresh TCP connection and reads until the server closes it (or
+/// 10 s pass); returns the status of the answer (None when nothing came) and its body.
+/// For requests reqwest cannot send: raw bytes in the path, broken framing.
+pub async fn raw_exchange(base: &str, request: &[u8]) -> (Option<u16>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr_of(base))
+        .await
+        .expect("connect");
+    conn.write_all(request).await.expect("write request");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut answer));
+    let _ = read.await;
+    parse_raw_answer(&answer)
+}
+
+/// The status and body of a raw HTTP/1.1 answer (`Content-Length` framing, or to the end).
+pub fn parse_raw_answer(answer: &[u8]) -> (Option<u16>, Vec<u8>) {
+    let text = String::from_utf8_lossy(answer);
+    let status = text
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok());
+    let body = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| answer[at + 4..].to_vec())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Registers an OAuth app with `scopes` (a second store handle on the server's database)
+/// and issues `user` a token pair valid for `ttl` seconds (negative: already expired).
+pub async fn app_tokens(
+    db_url: &str,
+    scopes: &str,
+    user: i64,
+    ttl: i64,
+) -> (roster_core::oauth::App, String, roster_core::oauth::IssuedTokens) {
+    let dir = Directory::new(roster_store::open(db_url).expect("open store"));
+    let scopes = Scopes::parse(scopes).expect("scopes");
+    let (app, secret) = dir.add_app("reliability", scopes, None).await.expect("add app");
+    let id = UserId::new(user).expect("user id");
+    let tokens = dir
+        .issue_tokens(&app.client_id, id, Some(ttl))
+        .await
+        .expect("issue tokens");
+    (app, secret, tokens)
+}
+
+/// Calls to the Zabbix face of the same server.
+impl Server {
+    /// `http://127.0.0.1:PORT/api_jsonrpc.php`
+    pub fn zabbix_url(&self) -> String {
+        format!("{}/api_jsonrpc.php", self.base)
+    }
+
+    /// POSTs `body` to `/api_jsonrpc.php` as `application/json-rpc`, whatever comes back.
+    pub async fn zabbix_raw(&self, body: impl Into<Vec<u8>>) -> Reply {
+        let body: Vec<u8> = body.into();
+        self.send_unchecked(
+            self.client
+                .post(self.zabbix_url())
+                .header("content-type", "application/json-rpc")
+                .body(body),
+        )
+        .await
+    }
+
+    /// One JSON-RPC call (id 1) with `auth` in the body when given; the whole answer.
+    pub async fn zabbix(&self, method: &str, params: Value, auth: Option<&str>) -> Reply {
+        let mut body = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1});
+        if let Some(a) = auth {
+            body["auth"] = json!(a);
+        }
+        self.zabbix_raw(body.to_string()).await
+    }
+
+    /// The `result` of a Zabbix call that must succeed.
+    pub async fn zabbix_ok(&self, method: &str, params: Value, auth: Option<&str>) -> Value {
+        let r = self.zabbix(method, params, auth).await;
+        assert!(
+            r.status == 200 && r.json.get("result").is_some(),
+            "{method} failed: {}",
+            r.text()
+        );
+        r.json["result"].clone()
+    }
+
+    /// `user.login`: the session id.
+    pub async fn zabbix_login(&self, username: &str, password: &str) -> String {
+        let sid = self
+            .zabbix_ok(
+                "user.login",
+                json!({"username": username, "password": password}),
+                None,
+            )
+            .await;
+        sid.as_str().expect("session id").to_owned()
+    }
+
+    /// Creates a Zabbix user (as the administrator `admin_sid`) with `roleid` and groups;
+    /// returns its id.
+    pub async fn zabbix_user(&self, admin_sid: &str, username: &str, password: &str, roleid: &str, groups: &[&str]) -> i64 {
+        let usrgrps: Vec<Value> = groups.iter().map(|g| json!({"usrgrpid": g})).collect();
+        let params = json!({"username": username, "passwd": password, "roleid": roleid, "usrgrps": usrgrps});
+        let r = self.zabbix_ok("user.create", params, Some(admin_sid)).await;
+        r["userids"][0]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("user.create gave no id: {r}"))
+    }
+}

@@ -15,6 +15,7 @@ CREATE TABLE event_deliveries (
     binding_id INTEGER NOT NULL REFERENCES event_bindings(id) ON DELETE CASCADE,
     event TEXT NOT NULL,
     entity_id INTEGER NOT NULL,
+    actor_id INTEGER,
     failures INTEGER NOT NULL DEFAULT 0,
     next_at INTEGER NOT NULL,
     created INTEGER NOT NULL

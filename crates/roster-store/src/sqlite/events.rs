@@ -14,14 +14,14 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// Queues `event` about `entity` for every binding of it.
-pub(crate) fn emit(c: &Connection, event: &str, entity: i64) -> StoreResult<()> {
+/// Queues `event` about `entity`, caused by `actor`, for every binding of it.
+pub(crate) fn emit(c: &Connection, event: &str, entity: i64, actor: Option<UserId>) -> StoreResult<()> {
     let t = now();
     c.prepare_cached(
-        "INSERT INTO event_deliveries (binding_id, event, entity_id, next_at, created) \
-         SELECT id, event, ?1, ?2, ?2 FROM event_bindings WHERE event = ?3 AND offline = 0",
+        "INSERT INTO event_deliveries (binding_id, event, entity_id, actor_id, next_at, created) \
+         SELECT id, event, ?1, ?4, ?2, ?2 FROM event_bindings WHERE event = ?3 AND offline = 0",
     )
-    .and_then(|mut s| s.execute(params![entity, t, event]))
+    .and_then(|mut s| s.execute(params![entity, t, event, actor.map(UserId::get)]))
     .map_err(backend)?;
     let bound: Vec<i64> = {
         let mut s = c
@@ -92,7 +92,7 @@ pub(crate) fn bindings(c: &Connection, app: i64) -> StoreResult<Vec<Binding>> {
 
 pub(crate) fn claim(c: &Connection, at: i64, limit: u64, lease: i64) -> StoreResult<Vec<Delivery>> {
     let sql = format!(
-        "SELECT d.id, d.event, d.entity_id, d.failures, d.created, {BINDING_COLUMNS} FROM event_deliveries d \
+        "SELECT d.id, d.event, d.entity_id, d.failures, d.created, {BINDING_COLUMNS}, d.actor_id FROM event_deliveries d \
          JOIN event_bindings b ON b.id = d.binding_id WHERE d.next_at <= ?1 ORDER BY d.next_at, d.id LIMIT ?2"
     );
     let due: Vec<Delivery> = {
@@ -108,7 +108,15 @@ pub(crate) fn claim(c: &Connection, at: i64, limit: u64, lease: i64) -> StoreRes
                     offline: r.get(10)?,
                     created: r.get(11)?,
                 };
-                Ok(Delivery { id: r.get(0)?, event: r.get(1)?, entity: r.get(2)?, failures: r.get(3)?, created: r.get(4)?, binding })
+                Ok(Delivery {
+                    id: r.get(0)?,
+                    event: r.get(1)?,
+                    entity: r.get(2)?,
+                    actor: r.get::<_, Option<i64>>(12)?.and_then(UserId::new),
+                    failures: r.get(3)?,
+                    created: r.get(4)?,
+                    binding,
+                })
             })
             .map_err(backend)?;
         rows.collect::<rusqlite::Result<_>>().map_err(backend)?
@@ -160,6 +168,9 @@ pub(crate) fn take_offline(c: &Connection, q: &OfflineQuery) -> StoreResult<Vec<
         rows.collect::<rusqlite::Result<_>>().map_err(backend)?
     };
     for e in &taken {
+        if q.peek {
+            continue;
+        }
         if q.clear {
             c.execute("DELETE FROM offline_events WHERE id = ?1", [e.id]).map_err(backend)?;
         } else {

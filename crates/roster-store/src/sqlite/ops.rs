@@ -574,7 +574,7 @@ fn apply_patch(c: &Connection, id: UserId, patch: UserPatch, bump: bool) -> Stor
         userfields::apply_values(c, id, patch.custom)?;
     }
     for event in patch.emit {
-        events::emit(c, event, id.get())?;
+        events::emit(c, event, id.get(), patch.actor)?;
     }
     if let Some(depts) = patch.departments {
         c.prepare_cached("DELETE FROM user_departments WHERE user_id = ?1")
