@@ -229,7 +229,7 @@ async fn handle(
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().trim_start_matches("W/").trim_matches('"').parse::<i64>().ok());
-    if !bx.limiter.admit(&actor.credential) {
+    if !bx.limiter.admit_shared(&actor.credential, bx.dir.store().shared_limits()).await {
         return Err(BxError::new(StatusCode::SERVICE_UNAVAILABLE, "QUERY_LIMIT_EXCEEDED", "Too many requests"));
     }
     for key in transport::RESERVED {

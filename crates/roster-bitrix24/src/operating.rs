@@ -52,6 +52,58 @@ impl Account {
     }
 }
 
+impl Operating {
+    /// The account before a call, kept by the backend when it shares limits.
+    pub async fn check_shared(
+        &self,
+        shared: Option<&dyn roster_core::limits::SharedLimits>,
+        who: &Credential,
+        method: &str,
+        now: f64,
+    ) -> Result<Usage, Usage> {
+        let Some(shared) = shared else { return self.check(who, method, now) };
+        let usage = match shared.operating(&account_key(who, method), now).await {
+            Ok(u) => to_usage(u, now),
+            Err(_) => return self.check(who, method, now),
+        };
+        if usage.operating > self.config.limit {
+            Err(usage)
+        } else {
+            Ok(usage)
+        }
+    }
+
+    /// After a call, counted in the backend's account when it shares limits.
+    pub async fn record_shared(
+        &self,
+        shared: Option<&dyn roster_core::limits::SharedLimits>,
+        who: &Credential,
+        method: &str,
+        now: f64,
+        secs: f64,
+    ) -> Usage {
+        let Some(shared) = shared else { return self.record(who, method, now, secs) };
+        let key = account_key(who, method);
+        let outcome = if secs <= self.config.min_call {
+            shared.operating(&key, now).await
+        } else {
+            shared.add_operating(&key, now, secs).await
+        };
+        match outcome {
+            Ok(u) => to_usage(u, now),
+            Err(_) => self.record(who, method, now, secs),
+        }
+    }
+}
+
+fn account_key(who: &Credential, method: &str) -> String {
+    format!("{}:{method}", crate::ratelimit::credential_key(who))
+}
+
+fn to_usage(u: roster_core::limits::OperatingUsage, now: f64) -> Usage {
+    Usage { operating: u.seconds, reset_at: (u.oldest.unwrap_or(now) + WINDOW_SECS).floor() as i64 }
+}
+
 pub struct Operating {
     config: OperatingConfig,
     accounts: Mutex<HashMap<(Credential, String), Account>>,

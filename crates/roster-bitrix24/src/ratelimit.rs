@@ -48,6 +48,14 @@ impl FromStr for RateSetting {
     }
 }
 
+/// The key of a credential in shared limit tables: `webhook:7`, `app:3`.
+pub fn credential_key(who: &Credential) -> String {
+    match who {
+        Credential::Webhook(id) => format!("webhook:{id}"),
+        Credential::App(id) => format!("app:{id}"),
+    }
+}
+
 /// Buckets per credential.
 pub struct Limiter {
     limit: Option<RateLimit>,
@@ -62,6 +70,21 @@ impl Limiter {
     /// Counts one request; false when the bucket is full (the request is not counted).
     pub fn admit(&self, who: &Credential) -> bool {
         self.admit_at(who, Instant::now())
+    }
+
+    /// Like [`Limiter::admit`], in the backend's shared buckets when it keeps them (several
+    /// servers on one database count together). A backend failure lets the request pass.
+    pub async fn admit_shared(&self, who: &Credential, shared: Option<&dyn roster_core::limits::SharedLimits>) -> bool {
+        let (Some(limit), Some(shared)) = (self.limit, shared) else { return self.admit(who) };
+        let now = chrono::Utc::now();
+        let now = now.timestamp() as f64 + f64::from(now.timestamp_subsec_micros()) / 1e6;
+        match shared.admit(&credential_key(who), limit.rate, limit.burst, now).await {
+            Ok(admitted) => admitted,
+            Err(e) => {
+                tracing::warn!(error = %e, "shared rate limit unavailable; request admitted");
+                true
+            }
+        }
     }
 
     fn admit_at(&self, who: &Credential, now: Instant) -> bool {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod groups;
 pub mod ids;
+pub mod limits;
 pub mod media;
 pub mod query;
 pub mod sessions;

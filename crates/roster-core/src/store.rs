@@ -100,6 +100,12 @@ pub trait Store: Send + Sync + 'static {
     async fn webhooks_of(&self, user: UserId) -> StoreResult<Vec<Webhook>>;
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool>;
 
+    /// Rate and operating-time limits shared by every server on this database, when the
+    /// backend serves several processes; None means each process keeps its own.
+    fn shared_limits(&self) -> Option<&dyn crate::limits::SharedLimits> {
+        None
+    }
+
     async fn create_app(&self, _app: crate::oauth::NewApp) -> StoreResult<i64> {
         Err(unsupported())
     }

@@ -61,7 +61,9 @@ const TOUCH_AFTER: i64 = 60;
 /// Resolves the secret of an authenticated method: `auth`, else the Bearer header.
 pub async fn authenticate(zbx: &Zabbix, auth: Option<&str>, ctx: &RequestCtx) -> ZbxResult<Caller> {
     let secret = auth.or_else(|| ctx.bearer.as_deref().filter(|_| zbx.version().bearer()));
-    let Some(secret) = secret else { return Err(ZbxError::params(text::NOT_AUTHORIZED)) };
+    let Some(secret) = secret else {
+        return Err(ZbxError::params(text::NOT_AUTHORIZED));
+    };
     let store = zbx.dir.store();
     let hash = hash_secret(secret);
     if secret.len() == 64 {
@@ -85,12 +87,16 @@ pub async fn authenticate(zbx: &Zabbix, auth: Option<&str>, ctx: &RequestCtx) ->
                 }
             });
         }
-        return Ok(Caller { access, credential: Credential::Token(token.id) });
+        return Ok(Caller {
+            access,
+            credential: Credential::Token(token.id),
+        });
     }
     match store.session_access(&hash).await? {
-        Some((session, access)) if session.active && access.may_act() => {
-            Ok(Caller { access, credential: Credential::Session(hash) })
-        }
+        Some((session, access)) if session.active && access.may_act() => Ok(Caller {
+            access,
+            credential: Credential::Session(hash),
+        }),
         _ => Err(ZbxError::params(text::SESSION_TERMINATED)),
     }
 }

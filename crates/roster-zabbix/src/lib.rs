@@ -7,6 +7,7 @@ pub mod auth;
 pub mod envelope;
 pub mod error;
 pub mod methods;
+pub mod php_array;
 pub mod php_json;
 pub mod policy;
 pub mod validate;
@@ -38,7 +39,10 @@ pub struct ZabbixConfig {
 
 impl Default for ZabbixConfig {
     fn default() -> Self {
-        ZabbixConfig { version: ApiVersion::DEFAULT, max_body: 16 * 1024 * 1024 }
+        ZabbixConfig {
+            version: ApiVersion::DEFAULT,
+            max_body: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -71,15 +75,29 @@ pub struct RequestCtx {
 /// `/zabbix/api_jsonrpc.php`, ...); other paths under it answer 404 with no body.
 /// More specific routes of other faces (`/rest/...`) take precedence when merged.
 pub fn router(zbx: Arc<Zabbix>) -> Router {
-    Router::new().route("/{*path}", any(endpoint)).with_state(zbx)
+    Router::new()
+        .route("/{*path}", any(endpoint))
+        .with_state(zbx)
 }
 
 /// The CORS headers Zabbix puts on every answer.
 fn cors(headers: &mut HeaderMap) {
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("1000"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Content-Type"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("1000"),
+    );
 }
 
 fn empty(status: StatusCode, json: bool) -> Response {
@@ -87,16 +105,27 @@ fn empty(status: StatusCode, json: bool) -> Response {
     *resp.status_mut() = status;
     cors(resp.headers_mut());
     if json {
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     resp
 }
 
 /// The content types `api_jsonrpc.php` accepts (parameters after `;` ignored).
 fn accepted_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
     let base = value.split(';').next().unwrap_or("");
-    matches!(base, "application/json-rpc" | "application/json" | "application/jsonrequest")
+    matches!(
+        base,
+        "application/json-rpc" | "application/json" | "application/jsonrequest"
+    )
 }
 
 async fn endpoint(State(zbx): State<Arc<Zabbix>>, req: Request) -> Response {
@@ -111,16 +140,24 @@ async fn endpoint(State(zbx): State<Arc<Zabbix>>, req: Request) -> Response {
     if !accepted_type(req.headers()) {
         return empty(StatusCode::PRECONDITION_FAILED, false);
     }
-    let ctx = RequestCtx { bearer: bearer(req.headers()), ip: client_ip(&req) };
+    let ctx = RequestCtx {
+        bearer: bearer(req.headers()),
+        ip: client_ip(&req),
+    };
     // An unreadable or oversized body reads as an empty one: a parse error, as PHP gives.
-    let body = axum::body::to_bytes(req.into_body(), zbx.config.max_body).await.unwrap_or_default();
+    let body = axum::body::to_bytes(req.into_body(), zbx.config.max_body)
+        .await
+        .unwrap_or_default();
     match envelope::handle(&zbx, &body, &ctx).await {
         envelope::Answer::Empty => empty(StatusCode::OK, true),
         envelope::Answer::Fatal => empty(StatusCode::INTERNAL_SERVER_ERROR, false),
         envelope::Answer::Body(json) => {
             let mut resp = Response::new(Body::from(php_json::to_vec(&json)));
             cors(resp.headers_mut());
-            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             resp
         }
     }
@@ -129,9 +166,15 @@ async fn endpoint(State(zbx): State<Arc<Zabbix>>, req: Request) -> Response {
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 fn client_ip(req: &Request) -> String {
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
 }

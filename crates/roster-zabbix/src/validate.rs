@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value as Json};
 
+pub use crate::php_array::{as_object, entries, first_key_is_int, is_array, scalar_text, Key};
+
 /// A validator failure: the whole `data` text of the error.
 pub type VResult<T> = Result<T, String>;
 
@@ -22,69 +24,6 @@ pub fn sub(path: &str, name: &str) -> String {
     }
 }
 
-/// A PHP array key: JSON object keys that are canonical integers become integers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Key {
-    Int(i64),
-    Str(String),
-}
-
-impl Key {
-    fn of(name: &str) -> Key {
-        match name.parse::<i64>() {
-            Ok(i) if i.to_string() == name => Key::Int(i),
-            _ => Key::Str(name.to_owned()),
-        }
-    }
-
-    /// The 1-based index PHP prints in a path (`$index + 1`; a non-numeric key counts as 0).
-    pub fn position(&self) -> i64 {
-        match self {
-            Key::Int(i) => i.saturating_add(1),
-            Key::Str(_) => 1,
-        }
-    }
-
-    pub fn name(&self) -> String {
-        match self {
-            Key::Int(i) => i.to_string(),
-            Key::Str(s) => s.clone(),
-        }
-    }
-}
-
-/// Whether PHP sees an array (a JSON list or object).
-pub fn is_array(v: &Json) -> bool {
-    matches!(v, Json::Array(_) | Json::Object(_))
-}
-
-/// The entries of a PHP array, in order; None for a scalar.
-pub fn entries(v: &Json) -> Option<Vec<(Key, &Json)>> {
-    match v {
-        Json::Array(a) => Some(a.iter().enumerate().map(|(i, v)| (Key::Int(i as i64), v)).collect()),
-        Json::Object(o) => Some(o.iter().map(|(k, v)| (Key::of(k), v)).collect()),
-        _ => None,
-    }
-}
-
-/// Whether the first key of a PHP array is an integer (how `API_NORMALIZE` tells a list).
-pub fn first_key_is_int(v: &Json) -> bool {
-    match v {
-        Json::Array(a) => !a.is_empty(),
-        Json::Object(o) => o.keys().next().is_some_and(|k| matches!(Key::of(k), Key::Int(_))),
-        _ => false,
-    }
-}
-
-/// A PHP array read as an object (string keys); a JSON list gives keys "0", "1", ...
-pub fn as_object(v: &Json) -> Option<Map<String, Json>> {
-    match v {
-        Json::Object(o) => Some(o.clone()),
-        Json::Array(a) => Some(a.iter().enumerate().map(|(i, v)| (i.to_string(), v.clone())).collect()),
-        _ => None,
-    }
-}
-
 /// The first member not in `allowed`, as the validator reports it.
 pub fn check_unexpected(obj: &Map<String, Json>, allowed: &[&str], path: &str) -> VResult<()> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -95,17 +34,6 @@ pub fn check_unexpected(obj: &Map<String, Json>, allowed: &[&str], path: &str) -
 
 pub fn missing(path: &str, name: &str) -> String {
     invalid(path, &format!("the parameter \"{name}\" is missing"))
-}
-
-/// PHP's `strval` of a scalar, for messages and comparisons.
-pub fn scalar_text(v: &Json) -> Option<String> {
-    match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        Json::Bool(true) => Some("1".into()),
-        Json::Bool(false) => Some(String::new()),
-        _ => None,
-    }
 }
 
 const MAX_ID: &str = "9223372036854775807";
@@ -140,7 +68,10 @@ fn in_ranges(rule: &str) -> Vec<(i64, i64)> {
 
 /// `value must be one of ...` for an integer rule (`a:b` shown as `a-b`).
 fn int_one_of(rule: &str) -> String {
-    format!("value must be one of {}", rule.replace(',', ", ").replace(':', "-"))
+    format!(
+        "value must be one of {}",
+        rule.replace(',', ", ").replace(':', "-")
+    )
 }
 
 /// `value must be X` or `value must be one of X, Y`.
@@ -153,7 +84,9 @@ pub fn one_of(parts: &[String]) -> String {
 }
 
 fn in_rule(value: i64, rule: &str) -> bool {
-    in_ranges(rule).iter().any(|(lo, hi)| (*lo..=*hi).contains(&value))
+    in_ranges(rule)
+        .iter()
+        .any(|(lo, hi)| (*lo..=*hi).contains(&value))
 }
 
 /// `API_INT32`: an integer or a string of one, within int32 and the `in` rule.
@@ -181,7 +114,9 @@ pub fn int32(v: &Json, path: &str, rule: Option<&str>) -> VResult<i64> {
 
 /// The string checks every string type starts with.
 fn utf8_string(v: &Json, path: &str, not_empty: bool) -> VResult<String> {
-    let Json::String(s) = v else { return Err(invalid(path, "a character string is expected")) };
+    let Json::String(s) = v else {
+        return Err(invalid(path, "a character string is expected"));
+    };
     if not_empty && s.is_empty() {
         return Err(invalid(path, "cannot be empty"));
     }
@@ -189,7 +124,13 @@ fn utf8_string(v: &Json, path: &str, not_empty: bool) -> VResult<String> {
 }
 
 /// `API_STRING_UTF8`: a string, optionally non-empty, at most `len` characters, one of `allowed`.
-pub fn string(v: &Json, path: &str, not_empty: bool, len: Option<usize>, allowed: Option<&[&str]>) -> VResult<String> {
+pub fn string(
+    v: &Json,
+    path: &str,
+    not_empty: bool,
+    len: Option<usize>,
+    allowed: Option<&[&str]>,
+) -> VResult<String> {
     let s = utf8_string(v, path, not_empty)?;
     if len.is_some_and(|max| s.chars().count() > max) {
         return Err(invalid(path, "value is too long"));
@@ -216,7 +157,12 @@ pub fn time_unit_seconds(s: &str) -> Option<i64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(digits.parse::<i64>().unwrap_or(i64::MAX / 604_800).saturating_mul(mult))
+    Some(
+        digits
+            .parse::<i64>()
+            .unwrap_or(i64::MAX / 604_800)
+            .saturating_mul(mult),
+    )
 }
 
 /// `API_TIME_UNIT`: an integer or a time-unit string; stored as given.
@@ -226,7 +172,9 @@ pub fn time_unit(v: &Json, path: &str, not_empty: bool, rule: Option<&str>) -> V
         other => other.clone(),
     };
     let s = utf8_string(&v, path, not_empty)?;
-    let Some(seconds) = time_unit_seconds(&s) else { return Err(invalid(path, "a time unit is expected")) };
+    let Some(seconds) = time_unit_seconds(&s) else {
+        return Err(invalid(path, "a time unit is expected"));
+    };
     if let Some(rule) = rule {
         if !in_rule(seconds, rule) {
             return Err(invalid(path, &int_one_of(rule)));
@@ -249,10 +197,17 @@ const URI_SCHEMES: &[&str] = &["http", "https", "ftp", "file", "mailto", "tel", 
 /// or none at all (a relative path).
 pub fn url_ok(url: &str) -> bool {
     let end = url.find(['/', '?', '#']).unwrap_or(url.len());
-    let Some(colon) = url[..end].find(':') else { return !url.starts_with("///") };
+    let Some(colon) = url[..end].find(':') else {
+        return !url.starts_with("///");
+    };
     let scheme = &url[..colon];
-    let valid_scheme = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let valid_scheme = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     if !valid_scheme {
         return false;
     }
@@ -277,7 +232,9 @@ pub fn url(v: &Json, path: &str, len: usize) -> VResult<String> {
 
 /// One `d[-d],hh:mm-hh:mm` period.
 fn period_ok(p: &str) -> bool {
-    let Some((days, times)) = p.split_once(',') else { return false };
+    let Some((days, times)) = p.split_once(',') else {
+        return false;
+    };
     let day = |d: &str| d.len() == 1 && matches!(d.as_bytes()[0], b'1'..=b'7');
     let days_ok = match days.split_once('-') {
         Some((a, b)) => day(a) && day(b) && a <= b,
@@ -285,13 +242,19 @@ fn period_ok(p: &str) -> bool {
     };
     let minute = |t: &str| -> Option<u32> {
         let (h, m) = t.split_once(':')?;
-        if h.is_empty() || h.len() > 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        if h.is_empty()
+            || h.len() > 2
+            || m.len() != 2
+            || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
         (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
     };
-    let times_ok = times.split_once('-').is_some_and(|(a, b)| matches!((minute(a), minute(b)), (Some(x), Some(y)) if x < y));
+    let times_ok = times
+        .split_once('-')
+        .is_some_and(|(a, b)| matches!((minute(a), minute(b)), (Some(x), Some(y)) if x < y));
     days_ok && times_ok
 }
 
@@ -307,7 +270,9 @@ pub fn time_period(v: &Json, path: &str, len: usize) -> VResult<String> {
         return Err(invalid(path, "value is too long"));
     }
     let body = s.strip_suffix(';').unwrap_or(&s);
-    if !(user_macro(&s) || (!body.is_empty() && body.split(';').all(|p| user_macro(p) || period_ok(p)))) {
+    if !(user_macro(&s)
+        || (!body.is_empty() && body.split(';').all(|p| user_macro(p) || period_ok(p))))
+    {
         return Err(invalid(path, "a time period is expected"));
     }
     Ok(s)
@@ -318,7 +283,9 @@ pub fn strings(v: &Json, path: &str, not_empty: bool) -> VResult<Vec<String>> {
     if let Json::String(s) = v {
         return Ok(vec![s.clone()]);
     }
-    let Some(items) = entries(v) else { return Err(invalid(path, "an array is expected")) };
+    let Some(items) = entries(v) else {
+        return Err(invalid(path, "an array is expected"));
+    };
     if not_empty && items.is_empty() {
         return Err(invalid(path, "cannot be empty"));
     }
@@ -326,14 +293,19 @@ pub fn strings(v: &Json, path: &str, not_empty: bool) -> VResult<Vec<String>> {
         .iter()
         .map(|(k, item)| match item {
             Json::String(s) => Ok(s.clone()),
-            _ => Err(invalid(&sub(path, &k.position().to_string()), "a character string is expected")),
+            _ => Err(invalid(
+                &sub(path, &k.position().to_string()),
+                "a character string is expected",
+            )),
         })
         .collect()
 }
 
 /// `API_IDS` (not empty, unique): a list of ids; an object counts as the list of its values.
 pub fn ids(v: &Json, path: &str) -> VResult<Vec<String>> {
-    let Some(items) = entries(v) else { return Err(invalid(path, "an array is expected")) };
+    let Some(items) = entries(v) else {
+        return Err(invalid(path, "an array is expected"));
+    };
     if items.is_empty() {
         return Err(invalid(path, "cannot be empty"));
     }
@@ -343,7 +315,10 @@ pub fn ids(v: &Json, path: &str) -> VResult<Vec<String>> {
     }
     for (i, (k, _)) in items.iter().enumerate() {
         if out[..i].contains(&out[i]) {
-            return Err(invalid(&sub(path, &k.position().to_string()), &format!("value ({}) already exists", out[i])));
+            return Err(invalid(
+                &sub(path, &k.position().to_string()),
+                &format!("value ({}) already exists", out[i]),
+            ));
         }
     }
     Ok(out)
@@ -353,14 +328,20 @@ pub fn ids(v: &Json, path: &str) -> VResult<Vec<String>> {
 /// element must be an object. Gives each object with its 1-based path index.
 pub fn objects(v: &Json, path: &str) -> VResult<Vec<(i64, Map<String, Json>)>> {
     let list: Vec<(Key, Json)> = if first_key_is_int(v) {
-        entries(v).unwrap_or_default().into_iter().map(|(k, v)| (k, v.clone())).collect()
+        entries(v)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.clone()))
+            .collect()
     } else {
         vec![(Key::Int(0), v.clone())]
     };
     let mut out = Vec::with_capacity(list.len());
     for (k, item) in list {
         let at = sub(path, &k.position().to_string());
-        let obj = as_object(&item).filter(|_| is_array(&item)).ok_or_else(|| invalid(&at, "an array is expected"))?;
+        let obj = as_object(&item)
+            .filter(|_| is_array(&item))
+            .ok_or_else(|| invalid(&at, "an array is expected"))?;
         out.push((k.position(), obj));
     }
     Ok(out)
@@ -375,46 +356,115 @@ mod tests {
     fn ids_are_digits_within_range() {
         assert_eq!(id(&json!("004"), "/1/userid"), Ok("4".into()));
         assert_eq!(id(&json!(4), "/1/userid"), Ok("4".into()));
-        for bad in [json!(-1), json!(1.5), json!(true), json!(null), json!(""), json!("abc"), json!("-1")] {
-            assert_eq!(id(&bad, "/1/userid"), Err("Invalid parameter \"/1/userid\": a number is expected.".into()), "{bad}");
+        for bad in [
+            json!(-1),
+            json!(1.5),
+            json!(true),
+            json!(null),
+            json!(""),
+            json!("abc"),
+            json!("-1"),
+        ] {
+            assert_eq!(
+                id(&bad, "/1/userid"),
+                Err("Invalid parameter \"/1/userid\": a number is expected.".into()),
+                "{bad}"
+            );
         }
-        assert_eq!(id(&json!("9223372036854775808"), "/x"), Err("Invalid parameter \"/x\": a number is too large.".into()));
+        assert_eq!(
+            id(&json!("9223372036854775808"), "/x"),
+            Err("Invalid parameter \"/x\": a number is too large.".into())
+        );
         assert!(id(&json!("9223372036854775807"), "/x").is_ok());
     }
 
     #[test]
     fn int_rules_render_like_php() {
-        assert_eq!(int32(&json!(2), "/1/autologin", Some("0,1")), Err("Invalid parameter \"/1/autologin\": value must be one of 0, 1.".into()));
+        assert_eq!(
+            int32(&json!(2), "/1/autologin", Some("0,1")),
+            Err("Invalid parameter \"/1/autologin\": value must be one of 0, 1.".into())
+        );
         assert_eq!(int32(&json!("1"), "/1/autologin", Some("0,1")), Ok(1));
-        assert_eq!(int32(&json!("x"), "/p", None), Err("Invalid parameter \"/p\": an integer is expected.".into()));
-        assert_eq!(int32(&json!(3_000_000_000_i64), "/p", None), Err("Invalid parameter \"/p\": a number is too large.".into()));
+        assert_eq!(
+            int32(&json!("x"), "/p", None),
+            Err("Invalid parameter \"/p\": an integer is expected.".into())
+        );
+        assert_eq!(
+            int32(&json!(3_000_000_000_i64), "/p", None),
+            Err("Invalid parameter \"/p\": a number is too large.".into())
+        );
         assert_eq!(
             time_unit(&json!("1m"), "/1/autologout", true, Some("0,90:86400")),
             Err("Invalid parameter \"/1/autologout\": value must be one of 0, 90-86400.".into())
         );
-        assert_eq!(time_unit(&json!(900), "/1/autologout", true, Some("0,90:86400")), Ok("900".into()));
-        assert_eq!(time_unit(&json!("15x"), "/p", true, None), Err("Invalid parameter \"/p\": a time unit is expected.".into()));
+        assert_eq!(
+            time_unit(&json!(900), "/1/autologout", true, Some("0,90:86400")),
+            Ok("900".into())
+        );
+        assert_eq!(
+            time_unit(&json!("15x"), "/p", true, None),
+            Err("Invalid parameter \"/p\": a time unit is expected.".into())
+        );
     }
 
     #[test]
     fn strings_urls_and_periods() {
-        assert_eq!(string(&json!("x"), "/t", false, None, Some(&["default", "blue-theme"])), Err("Invalid parameter \"/t\": value must be one of \"default\", \"blue-theme\".".into()));
-        assert_eq!(string(&json!("1.0"), "/jsonrpc", false, None, Some(&["2.0"])), Err("Invalid parameter \"/jsonrpc\": value must be \"2.0\".".into()));
-        assert!(url_ok("https://example.com/x") && url_ok("zabbix.php?action=x") && url_ok("mailto:a@b.c"));
+        assert_eq!(
+            string(
+                &json!("x"),
+                "/t",
+                false,
+                None,
+                Some(&["default", "blue-theme"])
+            ),
+            Err(
+                "Invalid parameter \"/t\": value must be one of \"default\", \"blue-theme\"."
+                    .into()
+            )
+        );
+        assert_eq!(
+            string(&json!("1.0"), "/jsonrpc", false, None, Some(&["2.0"])),
+            Err("Invalid parameter \"/jsonrpc\": value must be \"2.0\".".into())
+        );
+        assert!(
+            url_ok("https://example.com/x")
+                && url_ok("zabbix.php?action=x")
+                && url_ok("mailto:a@b.c")
+        );
         assert!(!url_ok("javascript:alert(1)") && !url_ok("http:///x"));
-        for ok in ["1-5,09:00-18:00", "1-7,00:00-24:00", "{$PERIOD}", "1,00:00-12:00;2-3,10:00-11:00;"] {
+        for ok in [
+            "1-5,09:00-18:00",
+            "1-7,00:00-24:00",
+            "{$PERIOD}",
+            "1,00:00-12:00;2-3,10:00-11:00;",
+        ] {
             assert!(time_period(&json!(ok), "/p", 1024).is_ok(), "{ok}");
         }
-        for bad in ["", "8,00:00-24:00", "1-7,10:00-09:00", "1-7,00:00-24:01", "x"] {
+        for bad in [
+            "",
+            "8,00:00-24:00",
+            "1-7,10:00-09:00",
+            "1-7,00:00-24:01",
+            "x",
+        ] {
             assert!(time_period(&json!(bad), "/p", 1024).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn lists_and_keys() {
-        assert_eq!(strings(&json!("a@b.c"), "/s", true), Ok(vec!["a@b.c".into()]));
-        assert_eq!(strings(&json!([]), "/s", true), Err("Invalid parameter \"/s\": cannot be empty.".into()));
-        assert_eq!(ids(&json!(["7", 7]), "/"), Err("Invalid parameter \"/2\": value (7) already exists.".into()));
+        assert_eq!(
+            strings(&json!("a@b.c"), "/s", true),
+            Ok(vec!["a@b.c".into()])
+        );
+        assert_eq!(
+            strings(&json!([]), "/s", true),
+            Err("Invalid parameter \"/s\": cannot be empty.".into())
+        );
+        assert_eq!(
+            ids(&json!(["7", 7]), "/"),
+            Err("Invalid parameter \"/2\": value (7) already exists.".into())
+        );
         assert_eq!(ids(&json!({"userid": "7"}), "/"), Ok(vec!["7".into()]));
         assert_eq!(Key::of("12"), Key::Int(12));
         assert_eq!(Key::of("012"), Key::Str("012".into()));

@@ -14,7 +14,11 @@ pub struct ApiVersion {
 }
 
 impl ApiVersion {
-    pub const DEFAULT: ApiVersion = ApiVersion { major: 7, minor: 0, patch: 0 };
+    pub const DEFAULT: ApiVersion = ApiVersion {
+        major: 7,
+        minor: 0,
+        patch: 0,
+    };
 
     const fn at_least(&self, major: u32, minor: u32) -> bool {
         self.major > major || (self.major == major && self.minor >= minor)
@@ -76,14 +80,20 @@ impl FromStr for ApiVersion {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || format!("{s:?} is not a version X.Y.Z");
         let parts: Vec<&str> = s.trim().split('.').collect();
-        let [major, minor, patch] = parts.as_slice() else { return Err(bad()) };
+        let [major, minor, patch] = parts.as_slice() else {
+            return Err(bad());
+        };
         let num = |p: &str| -> Result<u32, String> {
             if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());
             }
             p.parse().map_err(|_| bad())
         };
-        Ok(ApiVersion { major: num(major)?, minor: num(minor)?, patch: num(patch)? })
+        Ok(ApiVersion {
+            major: num(major)?,
+            minor: num(minor)?,
+            patch: num(patch)?,
+        })
     }
 }
 

@@ -30,8 +30,22 @@ struct Row {
     data: String,
 }
 
-fn row(name: &'static str, who: Who, method: &'static str, params: Value, code: i64, data: &str) -> Row {
-    Row { name, who, method, params, code, data: data.to_owned() }
+fn row(
+    name: &'static str,
+    who: Who,
+    method: &'static str,
+    params: Value,
+    code: i64,
+    data: &str,
+) -> Row {
+    Row {
+        name,
+        who,
+        method,
+        params,
+        code,
+        data: data.to_owned(),
+    }
 }
 
 /// Texts of sections 2-7 that 6.0 and 7.0 share.
@@ -39,7 +53,9 @@ fn common_rows() -> Vec<Row> {
     use Who::*;
     let upd = |p: Value| p;
     let long = "x".repeat(101);
-    let mut emails: Vec<String> = (0..15).map(|i| format!("{}{i}@example.com", "a".repeat(60))).collect();
+    let mut emails: Vec<String> = (0..15)
+        .map(|i| format!("{}{i}@example.com", "a".repeat(60)))
+        .collect();
     emails.sort();
     vec![
         // Section 2: authentication and methods.
@@ -146,18 +162,95 @@ fn common_rows() -> Vec<Row> {
 fn v60_rows() -> Vec<Row> {
     use Who::*;
     vec![
-        row("alias and username", Admin, "user.update", json!({"userid": "$ANN", "alias": "a", "username": "b"}), -32602, "Parameter \"alias\" is deprecated."),
-        row("medias and user_medias", Admin, "user.update", json!({"userid": "$ANN", "medias": [], "user_medias": []}), -32602, "Parameter \"user_medias\" is deprecated."),
-        row("current_passwd unknown", Admin, "user.update", json!({"userid": "$ANN", "current_passwd": "x"}), -32602, "Invalid parameter \"/1\": unexpected parameter \"current_passwd\"."),
-        row("empty usrgrps", Admin, "user.update", json!({"userid": "$ANN", "usrgrps": []}), -32602, "Invalid parameter \"/1/usrgrps\": cannot be empty."),
-        row("unknown role", Admin, "user.update", json!({"userid": "$ANN", "roleid": "999"}), -32602, "User role with ID \"999\" is not available."),
-        row("unknown group", Admin, "user.update", json!({"userid": "$ANN", "usrgrps": [{"usrgrpid": 99999}]}), -32602, "User group with ID \"99999\" is not available."),
-        row("empty password, internal group", Admin, "user.update", json!({"userid": "$BOB", "usrgrps": [{"usrgrpid": 13}]}), -32602, "Incorrect value for field \"passwd\": cannot be empty."),
-        row("create without roleid", Admin, "user.create", json!({"username": "x", "usrgrps": [{"usrgrpid": 12}]}), -32602, "Invalid parameter \"/1\": the parameter \"roleid\" is missing."),
-        row("create without usrgrps", Admin, "user.create", json!({"username": "x", "roleid": 1}), -32602, "Invalid parameter \"/1\": the parameter \"usrgrps\" is missing."),
-        row("login user and username", Nobody, "user.login", json!({"user": "a", "username": "a", "password": "b"}), -32602, "Parameter \"user\" is deprecated."),
+        row(
+            "alias and username",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "alias": "a", "username": "b"}),
+            -32602,
+            "Parameter \"alias\" is deprecated.",
+        ),
+        row(
+            "medias and user_medias",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "medias": [], "user_medias": []}),
+            -32602,
+            "Parameter \"user_medias\" is deprecated.",
+        ),
+        row(
+            "current_passwd unknown",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "current_passwd": "x"}),
+            -32602,
+            "Invalid parameter \"/1\": unexpected parameter \"current_passwd\".",
+        ),
+        row(
+            "empty usrgrps",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "usrgrps": []}),
+            -32602,
+            "Invalid parameter \"/1/usrgrps\": cannot be empty.",
+        ),
+        row(
+            "unknown role",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "roleid": "999"}),
+            -32602,
+            "User role with ID \"999\" is not available.",
+        ),
+        row(
+            "unknown group",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "usrgrps": [{"usrgrpid": 99999}]}),
+            -32602,
+            "User group with ID \"99999\" is not available.",
+        ),
+        row(
+            "empty password, internal group",
+            Admin,
+            "user.update",
+            json!({"userid": "$BOB", "usrgrps": [{"usrgrpid": 13}]}),
+            -32602,
+            "Incorrect value for field \"passwd\": cannot be empty.",
+        ),
+        row(
+            "create without roleid",
+            Admin,
+            "user.create",
+            json!({"username": "x", "usrgrps": [{"usrgrpid": 12}]}),
+            -32602,
+            "Invalid parameter \"/1\": the parameter \"roleid\" is missing.",
+        ),
+        row(
+            "create without usrgrps",
+            Admin,
+            "user.create",
+            json!({"username": "x", "roleid": 1}),
+            -32602,
+            "Invalid parameter \"/1\": the parameter \"usrgrps\" is missing.",
+        ),
+        row(
+            "login user and username",
+            Nobody,
+            "user.login",
+            json!({"user": "a", "username": "a", "password": "b"}),
+            -32602,
+            "Parameter \"user\" is deprecated.",
+        ),
         // 6.0 ignores the Bearer header and has no token in checkAuthentication.
-        row("checkAuthentication token", Nobody, "user.checkAuthentication", json!({"token": "x"}), -32602, "Invalid parameter \"/\": unexpected parameter \"token\"."),
+        row(
+            "checkAuthentication token",
+            Nobody,
+            "user.checkAuthentication",
+            json!({"token": "x"}),
+            -32602,
+            "Invalid parameter \"/\": unexpected parameter \"token\".",
+        ),
     ]
 }
 
@@ -165,15 +258,78 @@ fn v60_rows() -> Vec<Row> {
 fn v70_rows() -> Vec<Row> {
     use Who::*;
     vec![
-        row("alias is gone", Admin, "user.update", json!({"userid": "$ANN", "alias": "a"}), -32602, "Invalid parameter \"/1\": unexpected parameter \"alias\"."),
-        row("user_medias is gone", Admin, "user.update", json!({"userid": "$ANN", "user_medias": []}), -32602, "Invalid parameter \"/1\": unexpected parameter \"user_medias\"."),
-        row("own password without current", Ann, "user.update", json!({"userid": "$ANN", "passwd": "N3w-Secret-Pass"}), -32602, "Current password is mandatory."),
-        row("own password, wrong current", Ann, "user.update", json!({"userid": "$ANN", "passwd": "N3w-Secret-Pass", "current_passwd": "wrong"}), -32602, "Incorrect current password."),
-        row("unknown role", Admin, "user.update", json!({"userid": "$ANN", "roleid": "999"}), -32602, "Invalid parameter \"/1/roleid\": object does not exist."),
-        row("unknown group", Admin, "user.update", json!({"userid": "$ANN", "usrgrps": [{"usrgrpid": 99999}]}), -32602, "Invalid parameter \"/1/usrgrps/1\": object does not exist."),
-        row("empty password, internal group", Admin, "user.update", json!({"userid": "$BOB", "usrgrps": [{"usrgrpid": 13}]}), -32602, "User \"bob\" must have a password, because internal authentication is in effect."),
-        row("login user is gone", Nobody, "user.login", json!({"user": "a", "password": "b"}), -32602, "Invalid parameter \"/\": unexpected parameter \"user\"."),
-        row("checkAuthentication nothing", Nobody, "user.checkAuthentication", json!({}), -32602, "Session ID or token is expected."),
+        row(
+            "alias is gone",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "alias": "a"}),
+            -32602,
+            "Invalid parameter \"/1\": unexpected parameter \"alias\".",
+        ),
+        row(
+            "user_medias is gone",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "user_medias": []}),
+            -32602,
+            "Invalid parameter \"/1\": unexpected parameter \"user_medias\".",
+        ),
+        row(
+            "own password without current",
+            Ann,
+            "user.update",
+            json!({"userid": "$ANN", "passwd": "N3w-Secret-Pass"}),
+            -32602,
+            "Current password is mandatory.",
+        ),
+        row(
+            "own password, wrong current",
+            Ann,
+            "user.update",
+            json!({"userid": "$ANN", "passwd": "N3w-Secret-Pass", "current_passwd": "wrong"}),
+            -32602,
+            "Incorrect current password.",
+        ),
+        row(
+            "unknown role",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "roleid": "999"}),
+            -32602,
+            "Invalid parameter \"/1/roleid\": object does not exist.",
+        ),
+        row(
+            "unknown group",
+            Admin,
+            "user.update",
+            json!({"userid": "$ANN", "usrgrps": [{"usrgrpid": 99999}]}),
+            -32602,
+            "Invalid parameter \"/1/usrgrps/1\": object does not exist.",
+        ),
+        row(
+            "empty password, internal group",
+            Admin,
+            "user.update",
+            json!({"userid": "$BOB", "usrgrps": [{"usrgrpid": 13}]}),
+            -32602,
+            "User \"bob\" must have a password, because internal authentication is in effect.",
+        ),
+        row(
+            "login user is gone",
+            Nobody,
+            "user.login",
+            json!({"user": "a", "password": "b"}),
+            -32602,
+            "Invalid parameter \"/\": unexpected parameter \"user\".",
+        ),
+        row(
+            "checkAuthentication nothing",
+            Nobody,
+            "user.checkAuthentication",
+            json!({}),
+            -32602,
+            "Session ID or token is expected.",
+        ),
     ]
 }
 
@@ -188,17 +344,36 @@ struct Fixture {
 async fn fixture(version: &str) -> Fixture {
     let s = common::start(version).await;
     let admin = s.admin().await;
-    let ann_id = s.create_user(&admin, common::user_params("ann", "Qx-Secret-42x")).await;
+    let ann_id = s
+        .create_user(&admin, common::user_params("ann", "Qx-Secret-42x"))
+        .await;
     // bob has no password and a group without frontend access.
-    let bob_id = s.create_user(&admin, json!({"username": "bob", "roleid": 1, "usrgrps": [{"usrgrpid": 12}]})).await;
+    let bob_id = s
+        .create_user(
+            &admin,
+            json!({"username": "bob", "roleid": 1, "usrgrps": [{"usrgrpid": 12}]}),
+        )
+        .await;
     let ann = s.login("ann", "Qx-Secret-42x").await;
-    Fixture { s, admin, ann, ann_id, bob_id }
+    Fixture {
+        s,
+        admin,
+        ann,
+        ann_id,
+        bob_id,
+    }
 }
 
 async fn check(f: &Fixture, rows: Vec<Row>) {
     let mut failures = Vec::new();
     for r in rows {
-        let params: Value = serde_json::from_str(&r.params.to_string().replace("$ANN", &f.ann_id).replace("$BOB", &f.bob_id)).expect("params");
+        let params: Value = serde_json::from_str(
+            &r.params
+                .to_string()
+                .replace("$ANN", &f.ann_id)
+                .replace("$BOB", &f.bob_id),
+        )
+        .expect("params");
         let data = r.data.replace("$ANN", &f.ann_id).replace("$BOB", &f.bob_id);
         let auth = match r.who {
             Who::Nobody => None,
@@ -207,9 +382,15 @@ async fn check(f: &Fixture, rows: Vec<Row>) {
             Who::Raw(s) => Some(s),
         };
         let answer = f.s.call(r.method, params, auth).await;
-        let got = (answer["error"]["code"].as_i64(), answer["error"]["data"].as_str().map(str::to_owned));
+        let got = (
+            answer["error"]["code"].as_i64(),
+            answer["error"]["data"].as_str().map(str::to_owned),
+        );
         if got != (Some(r.code), Some(data.clone())) {
-            failures.push(format!("{}: expected ({}, {data:?}), got {answer}", r.name, r.code));
+            failures.push(format!(
+                "{}: expected ({}, {data:?}), got {answer}",
+                r.name, r.code
+            ));
         }
         let message = match r.code {
             -32700 => "Parse error",
@@ -219,10 +400,18 @@ async fn check(f: &Fixture, rows: Vec<Row>) {
             _ => "Application error.",
         };
         if answer["error"]["message"] != message {
-            failures.push(format!("{}: message {}", r.name, answer["error"]["message"]));
+            failures.push(format!(
+                "{}: message {}",
+                r.name, answer["error"]["message"]
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} rows failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} rows failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -246,32 +435,82 @@ async fn every_error_text_of_zabbix_7_0() {
 #[tokio::test]
 async fn validator_lists_for_lang_and_timezone() {
     let f = fixture("6.0.14").await;
-    let (code, data) = f.s.err("user.update", json!({"userid": f.ann_id, "lang": "xx_XX"}), Some(&f.admin)).await;
+    let (code, data) =
+        f.s.err(
+            "user.update",
+            json!({"userid": f.ann_id, "lang": "xx_XX"}),
+            Some(&f.admin),
+        )
+        .await;
     assert_eq!(code, -32602);
     assert!(data.starts_with("Invalid parameter \"/1/lang\": value must be one of \"default\", \"en_GB\", \"en_US\", "), "{data}");
     assert!(data.ends_with("\"vi_VN\"."), "{data}");
-    let (_, data) = f.s.err("user.update", json!({"userid": f.ann_id, "timezone": "Mars/Base"}), Some(&f.admin)).await;
-    assert!(data.starts_with("Invalid parameter \"/1/timezone\": value must be one of \"default\", "), "{data}");
-    assert!(data.contains("\"Europe/Riga\"") && data.contains("\"UTC\""), "{data}");
+    let (_, data) =
+        f.s.err(
+            "user.update",
+            json!({"userid": f.ann_id, "timezone": "Mars/Base"}),
+            Some(&f.admin),
+        )
+        .await;
+    assert!(
+        data.starts_with("Invalid parameter \"/1/timezone\": value must be one of \"default\", "),
+        "{data}"
+    );
+    assert!(
+        data.contains("\"Europe/Riga\"") && data.contains("\"UTC\""),
+        "{data}"
+    );
     f.s.stop().await;
 }
 
 #[tokio::test]
 async fn password_rules_in_order() {
     let f = fixture("6.0.14").await;
-    f.s.ok("authentication.update", json!({"passwd_check_rules": 15, "passwd_min_length": 10}), Some(&f.admin)).await;
+    f.s.ok(
+        "authentication.update",
+        json!({"passwd_check_rules": 15, "passwd_min_length": 10}),
+        Some(&f.admin),
+    )
+    .await;
     let cases = [
         ("Ab1!", "must be at least 10 characters long"),
-        ("alllower-case-1", "must contain at least one lowercase and one uppercase Latin letter"),
+        (
+            "alllower-case-1",
+            "must contain at least one lowercase and one uppercase Latin letter",
+        ),
         ("No-Digits-Here", "must contain at least one digit"),
-        ("NoSpecials123", "must contain at least one special character"),
-        ("Ann-1234567x", "must not contain user's name, surname or username"),
+        (
+            "NoSpecials123",
+            "must contain at least one special character",
+        ),
+        (
+            "Ann-1234567x",
+            "must not contain user's name, surname or username",
+        ),
     ];
     for (passwd, reason) in cases {
-        let (code, data) = f.s.err("user.update", json!({"userid": f.ann_id, "passwd": passwd}), Some(&f.admin)).await;
-        assert_eq!((code, data), (-32602, format!("Incorrect value for field \"/1/passwd\": {reason}.")), "{passwd}");
+        let (code, data) =
+            f.s.err(
+                "user.update",
+                json!({"userid": f.ann_id, "passwd": passwd}),
+                Some(&f.admin),
+            )
+            .await;
+        assert_eq!(
+            (code, data),
+            (
+                -32602,
+                format!("Incorrect value for field \"/1/passwd\": {reason}.")
+            ),
+            "{passwd}"
+        );
     }
-    f.s.ok("user.update", json!({"userid": f.ann_id, "passwd": "Tr0ub4dor&3-horse"}), Some(&f.admin)).await;
+    f.s.ok(
+        "user.update",
+        json!({"userid": f.ann_id, "passwd": "Tr0ub4dor&3-horse"}),
+        Some(&f.admin),
+    )
+    .await;
     f.s.stop().await;
 }
 
@@ -279,7 +518,8 @@ async fn password_rules_in_order() {
 async fn a_list_of_scalars_is_a_php_fatal_error() {
     let s = common::start("6.0.14").await;
     let admin = s.admin().await;
-    let body = json!({"jsonrpc": "2.0", "method": "user.update", "params": ["4"], "auth": admin, "id": 1});
+    let body =
+        json!({"jsonrpc": "2.0", "method": "user.update", "params": ["4"], "auth": admin, "id": 1});
     let r = s.post(&body).await;
     assert_eq!((r.status, r.bytes.len()), (500, 0));
     s.stop().await;
@@ -289,16 +529,46 @@ async fn a_list_of_scalars_is_a_php_fatal_error() {
 async fn envelope_texts() {
     let s = common::start("6.0.14").await;
     let cases = [
-        (json!({"method": "a.b", "params": [], "id": 1}), "Invalid parameter \"/\": the parameter \"jsonrpc\" is missing."),
-        (json!({"jsonrpc": 2, "method": "a.b", "params": [], "id": 1}), "Invalid parameter \"/jsonrpc\": a character string is expected."),
-        (json!({"jsonrpc": "2.0", "params": [], "id": 1}), "Invalid parameter \"/\": the parameter \"method\" is missing."),
-        (json!({"jsonrpc": "2.0", "method": 5, "params": [], "id": 1}), "Invalid parameter \"/method\": a character string is expected."),
-        (json!({"jsonrpc": "2.0", "method": "a.b", "id": 1}), "Invalid parameter \"/\": the parameter \"params\" is missing."),
-        (json!({"jsonrpc": "2.0", "method": "a.b", "params": "x", "id": 1}), "Invalid parameter \"/params\": an array or object is expected."),
-        (json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "auth": "", "id": 1}), "Invalid parameter \"/auth\": cannot be empty."),
-        (json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "auth": 5, "id": 1}), "Invalid parameter \"/auth\": a character string is expected."),
-        (json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "id": [1]}), "Invalid parameter \"/id\": a string, number or null value is expected."),
-        (json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "id": 1, "x": 1}), "Invalid parameter \"/\": unexpected parameter \"x\"."),
+        (
+            json!({"method": "a.b", "params": [], "id": 1}),
+            "Invalid parameter \"/\": the parameter \"jsonrpc\" is missing.",
+        ),
+        (
+            json!({"jsonrpc": 2, "method": "a.b", "params": [], "id": 1}),
+            "Invalid parameter \"/jsonrpc\": a character string is expected.",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "params": [], "id": 1}),
+            "Invalid parameter \"/\": the parameter \"method\" is missing.",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "method": 5, "params": [], "id": 1}),
+            "Invalid parameter \"/method\": a character string is expected.",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "method": "a.b", "id": 1}),
+            "Invalid parameter \"/\": the parameter \"params\" is missing.",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "method": "a.b", "params": "x", "id": 1}),
+            "Invalid parameter \"/params\": an array or object is expected.",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "auth": "", "id": 1}),
+            "Invalid parameter \"/auth\": cannot be empty.",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "auth": 5, "id": 1}),
+            "Invalid parameter \"/auth\": a character string is expected.",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "id": [1]}),
+            "Invalid parameter \"/id\": a string, number or null value is expected.",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "id": 1, "x": 1}),
+            "Invalid parameter \"/\": unexpected parameter \"x\".",
+        ),
     ];
     for (body, data) in cases {
         let r = s.post(&body).await;
@@ -306,12 +576,19 @@ async fn envelope_texts() {
         assert_eq!(r.json["error"]["message"], "Invalid request.", "{body}");
         assert_eq!(r.json["error"]["data"], data, "{body}");
         let id_ok = !matches!(body.get("id"), Some(Value::Array(_)));
-        assert_eq!(r.json["id"], if id_ok { json!(1) } else { Value::Null }, "{body}");
+        assert_eq!(
+            r.json["id"],
+            if id_ok { json!(1) } else { Value::Null },
+            "{body}"
+        );
     }
     // 7.4 removed `auth`.
     let s74 = common::start("7.4.0").await;
     let r = s74.post(&json!({"jsonrpc": "2.0", "method": "apiinfo.version", "params": [], "auth": "x", "id": 1})).await;
-    assert_eq!(r.json["error"]["data"], "Invalid parameter \"/\": unexpected parameter \"auth\".");
+    assert_eq!(
+        r.json["error"]["data"],
+        "Invalid parameter \"/\": unexpected parameter \"auth\"."
+    );
     s.stop().await;
     s74.stop().await;
 }

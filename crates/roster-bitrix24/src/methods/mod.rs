@@ -176,16 +176,17 @@ pub async fn run_timed(call: &Call<'_>, method: &str, params: Params) -> Result<
     let now = unix(start);
     let counted = method != "batch";
     let who = &call.actor.credential;
+    let shared = call.bx.dir.store().shared_limits();
     if counted {
-        call.bx.operating.check(who, method, now).map_err(|_| BxError::operation_time_limit())?;
+        call.bx.operating.check_shared(shared, who, method, now).await.map_err(|_| BxError::operation_time_limit())?;
     }
     let t0 = std::time::Instant::now();
     let reply = dispatch(call, method, params).await?;
     let processing = t0.elapsed().as_secs_f64();
     let usage = if counted {
-        call.bx.operating.record(who, method, now, processing)
+        call.bx.operating.record_shared(shared, who, method, now, processing).await
     } else {
-        call.bx.operating.check(who, method, now).unwrap_or_else(|u| u)
+        call.bx.operating.check_shared(shared, who, method, now).await.unwrap_or_else(|u| u)
     };
     let finish = chrono::Utc::now();
     Ok((reply, Timing { start, finish, processing, operating: usage.operating, operating_reset_at: usage.reset_at }))

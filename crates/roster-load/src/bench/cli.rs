@@ -102,7 +102,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 /// Builds a release `roster`, starts it on a fresh database of N users and
 /// measures updates, batch, filtered reads, start-up time and peak memory.
 #[derive(Debug, Parser)]
-#[command(name = "roster-bench", version, about, long_about = None)]
+#[command(name = "roster-bench", version)]
 pub struct Args {
     /// Directory sizes to run every phase at (repeatable or a comma list: 10000,100k,1m)
     #[arg(long = "users", value_delimiter = ',', value_parser = parse_size, default_value = "10000")]
@@ -136,7 +136,7 @@ pub struct Args {
     /// Connections of the user.get and user.search phases
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub read_connections: usize,
-    /// Longest any one phase (or seeding, or a start) may take before the run fails
+    /// Longest the batch phase may take before it fails (timed phases end by themselves; a server start may take 60 s)
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub phase_timeout: u64,
     /// The roster binary (default: `roster` next to this program)

@@ -103,12 +103,21 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
     }
 }
 
-/// Whether an authenticated Bitrix24 call (`user.current`) succeeds.
-pub fn bitrix_ready(addr: SocketAddr, code: &str) -> bool {
+/// Whether an authenticated Bitrix24 call (`user.current`) succeeds; else what
+/// went wrong (the answer, cut short, or the connection error).
+pub fn bitrix_ready(addr: SocketAddr, code: &str) -> Result<(), String> {
     let path = format!("/rest/1/{code}/user.current");
     match post(addr, &path, "application/json", "{}", None) {
-        Ok(r) => r.status == 200 && r.json().get("result").is_some(),
-        Err(_) => false,
+        Ok(r) if r.status == 200 && r.json().get("result").is_some() => Ok(()),
+        Ok(r) => {
+            let text: String = r.body.chars().take(200).collect();
+            Err(format!(
+                "user.current answered HTTP {}: {}",
+                r.status,
+                text.trim()
+            ))
+        }
+        Err(e) => Err(format!("user.current: {e}")),
     }
 }
 

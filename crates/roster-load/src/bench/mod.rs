@@ -1,16 +1,17 @@
-//! `roster-bench`: runs every phase ([`cli::Phase`]) against a real `roster serve`
-//! at each `--users` size ([`size`]), then prints the table and writes the JSON
-//! and Markdown files ([`output`]). Ctrl-C or SIGTERM sets [`Abort`]; the run then
-//! stops its server, drops its database and removes its temp dir before exiting.
+//! The modules of `roster-bench` and what they share: [`Ctx`] (flags, binaries,
+//! limits) and [`Abort`]. Ctrl-C or SIGTERM sets [`Abort`]; the run then stops its
+//! server, drops its database and removes its temp dir before exiting. Each size
+//! runs in [`size`]; [`output`] renders the rows.
 
 pub mod cli;
 mod db;
 mod http;
 mod load;
-mod output;
+mod notes;
+pub mod output;
 mod pg;
 mod server;
-mod size;
+pub mod size;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,10 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
 
 use cli::{Args, Phase};
-use output::{Machine, Row, Status};
+use notes::Machine;
+use output::Row;
 
 /// Set by Ctrl-C or SIGTERM; every wait of the bench checks it.
 #[derive(Debug, Clone, Default)]
@@ -91,8 +92,37 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Validates the flags, finds the binaries and installs the signal handler.
+    pub fn new(args: Args) -> Result<Ctx> {
+        let phases = args.validate()?;
+        let roster_bin = args
+            .roster_bin
+            .clone()
+            .map_or_else(|| sibling("roster"), Ok)?;
+        let load_bin = args
+            .load_bin
+            .clone()
+            .map_or_else(|| sibling("roster-load"), Ok)?;
+        check_bin(&roster_bin, "--roster-bin")?;
+        check_bin(&load_bin, "--load-bin")?;
+        Ok(Ctx {
+            timeout: Duration::from_secs(args.phase_timeout),
+            abort: Abort::install()?,
+            started: Instant::now(),
+            args,
+            phases,
+            roster_bin,
+            load_bin,
+        })
+    }
+
+    /// The machine and the settings lines a report is headed with.
+    pub fn notes(&self) -> (Machine, Vec<(String, String)>) {
+        (Machine::detect(), notes::settings(self))
+    }
+
     /// Prints a finished row on stderr while the run goes on.
-    fn progress(&self, row: &Row) {
+    pub fn progress(&self, row: &Row) {
         let mut text = format!("{} {}", output::thousands(row.users as f64), row.label);
         if let Some(c) = row.connections {
             text.push_str(&format!(" c={c}"));
@@ -119,97 +149,4 @@ fn check_bin(path: &Path, flag: &str) -> Result<()> {
         bail!("{} not found (build it, or pass {flag})", path.display());
     }
     Ok(())
-}
-
-/// Runs the whole benchmark; `Ok(false)` when some phase failed.
-pub fn run(args: Args) -> Result<bool> {
-    let phases = args.validate()?;
-    let roster_bin = args
-        .roster_bin
-        .clone()
-        .map_or_else(|| sibling("roster"), Ok)?;
-    let load_bin = args
-        .load_bin
-        .clone()
-        .map_or_else(|| sibling("roster-load"), Ok)?;
-    check_bin(&roster_bin, "--roster-bin")?;
-    check_bin(&load_bin, "--load-bin")?;
-    let ctx = Ctx {
-        timeout: Duration::from_secs(args.phase_timeout),
-        abort: Abort::install()?,
-        started: Instant::now(),
-        args,
-        phases,
-        roster_bin,
-        load_bin,
-    };
-    let machine = Machine::detect();
-    let mut settings = vec![
-        ("database".to_string(), backend_note(&ctx)),
-        ("load".to_string(), load_note(&ctx)),
-    ];
-    let mut rows = Vec::new();
-    for &n in &ctx.args.users {
-        eprintln!("roster-bench: {} users", output::thousands(n as f64));
-        if let Err(e) = size::run_size(&ctx, n, &mut rows) {
-            if e.is::<Interrupted>() || ctx.abort.is_set() {
-                return Err(e);
-            }
-            let row = Row::new(n, "size", "run of this size")
-                .with_result(Status::Failed, format!("failed: {e:#}"));
-            ctx.progress(&row);
-            rows.push(row);
-        }
-    }
-    println!("{}", output::text_table(&rows));
-    settings.push(("phases".to_string(), phase_names(&ctx.phases)));
-    if let Some(path) = &ctx.args.json {
-        let doc = json!({
-            "machine": machine.to_json(),
-            "settings": settings.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
-            "results": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
-        });
-        write(path, &(serde_json::to_string_pretty(&doc)? + "\n"))?;
-    }
-    if let Some(path) = &ctx.args.markdown {
-        write(path, &output::markdown(&machine, &settings, &rows))?;
-    }
-    Ok(rows.iter().all(|r| r.status != Status::Failed))
-}
-
-fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn phase_names(phases: &[Phase]) -> String {
-    phases
-        .iter()
-        .map(|p| p.name())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn backend_note(ctx: &Ctx) -> String {
-    match &ctx.args.database_url {
-        None => "SQLite (WAL, synchronous=FULL) in a temp dir".to_string(),
-        Some(url) => {
-            let version = pg::Pg::new(url)
-                .and_then(|pg| pg.server_version())
-                .unwrap_or_else(|_| "?".into());
-            format!("PostgreSQL {version} on this machine (fresh database per size)")
-        }
-    }
-}
-
-fn load_note(ctx: &Ctx) -> String {
-    let a = &ctx.args;
-    format!(
-        "roster-load --threads 1, {} s per phase after {} s warm-up; reads at {} connection(s); \
-         batch: {} updates, 50 per call, {} connections; random ids over the seeded users",
-        a.duration,
-        a.warmup,
-        a.read_connections,
-        output::thousands(a.batch_total as f64),
-        a.batch_connections
-    )
 }

@@ -1,8 +1,10 @@
 //! The results: one [`Row`] per measured thing, rendered as the aligned table
-//! printed at the end, as the `--json` document and as the `--markdown` table
-//! for BENCHMARKS.md, the latter two with the machine noted ([`Machine`]).
+//! printed at the end, as rows of the `--json` document and as the `--markdown`
+//! table for BENCHMARKS.md, headed by the machine and the settings.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+
+use super::notes::Machine;
 
 /// Outcome of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,50 +160,6 @@ pub fn text_table(rows: &[Row]) -> String {
         out.push_str(&line(r));
     }
     out
-}
-
-/// What the numbers were measured on.
-#[derive(Debug, Clone)]
-pub struct Machine {
-    pub nproc: usize,
-    pub cpu: String,
-    pub memory: String,
-    pub kernel: String,
-}
-
-impl Machine {
-    pub fn detect() -> Machine {
-        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-        let field = |text: &str, key: &str| {
-            text.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        };
-        let cpuinfo = read("/proc/cpuinfo");
-        let memory = field(&read("/proc/meminfo"), "MemTotal")
-            .and_then(|v| v.trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or("unknown".into(), |kb| {
-                format!("{:.1} GiB", kb / 1024.0 / 1024.0)
-            });
-        Machine {
-            nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            cpu: field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
-            memory,
-            kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
-        }
-    }
-
-    pub fn to_json(&self) -> Value {
-        json!({"nproc": self.nproc, "cpu": self.cpu, "memory": self.memory, "kernel": self.kernel})
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "nproc {}, {}, {} memory, Linux {}",
-            self.nproc, self.cpu, self.memory, self.kernel
-        )
-    }
 }
 
 /// The `--markdown` document: machine and settings, then the table.

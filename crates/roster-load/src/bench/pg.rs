@@ -170,6 +170,95 @@ impl Pg {
 mod tests {
     use super::*;
 
+    /// A [`Pg`] for a database of this test process on the `ROSTER_TEST_PG_URL`
+    /// server; `None` (test skipped) when no server answers, unless `ROSTER_REQUIRE_PG=1`.
+    fn test_pg() -> Option<Pg> {
+        let server = std::env::var("ROSTER_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut config: Config = server.parse().unwrap();
+        config.connect_timeout(std::time::Duration::from_secs(3));
+        let name = format!("roster_bench_selftest_{}", std::process::id());
+        let pg = Pg {
+            url: String::new(),
+            name: name.clone(),
+            config: config.clone(),
+        };
+        if let Err(e) = block_on(connect(&pg.maintenance())).unwrap() {
+            if std::env::var("ROSTER_REQUIRE_PG").as_deref() == Ok("1") {
+                panic!("PostgreSQL not reachable at {server}: {e:#} (ROSTER_REQUIRE_PG=1)");
+            }
+            println!("SKIPPED: PostgreSQL not reachable at {server}: {e:#}");
+            return None;
+        }
+        config.dbname(&name);
+        Some(Pg {
+            url: String::new(),
+            name,
+            config,
+        })
+    }
+
+    #[test]
+    fn seeds_a_bootstrapped_postgres_database() {
+        let Some(pg) = test_pg() else { return };
+        pg.recreate().unwrap();
+        let config = pg.config.clone();
+        block_on(async move {
+            let c = connect(&config).await.unwrap();
+            c.batch_execute(include_str!("../../../roster-store/migrations/postgres/0001_init.sql"))
+                .await
+                .unwrap();
+            c.batch_execute(
+                "INSERT INTO departments (name) VALUES ('Company'); \
+                 INSERT INTO users (login, login_lc) VALUES ('Admin', 'admin'), ('guest', 'guest');",
+            )
+            .await
+            .unwrap();
+        })
+        .unwrap();
+        let seeded = pg.seed(5, &Abort::default());
+        let config = pg.config.clone();
+        let check = block_on(async move {
+            let c = connect(&config).await.unwrap();
+            let row = c
+                .query_one(
+                    "SELECT login, name, last_name_lc, active FROM users WHERE id = 7",
+                    &[],
+                )
+                .await
+                .unwrap();
+            let depts: i64 = c
+                .query_one("SELECT count(*) FROM user_departments", &[])
+                .await
+                .unwrap()
+                .get(0);
+            let next: i64 = c
+                .query_one(
+                    "INSERT INTO users (login, login_lc) VALUES ('n', 'n') RETURNING id",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            let got: (String, String, String, bool) =
+                (row.get(0), row.get(1), row.get(2), row.get(3));
+            (got, depts, next)
+        });
+        pg.drop_database().unwrap();
+        assert_eq!(seeded.unwrap(), IdRange { first: 3, last: 7 });
+        let (row, depts, next) = check.unwrap();
+        assert_eq!(
+            row,
+            (
+                "user7@example.com".into(),
+                "Name7".into(),
+                "last7".into(),
+                true
+            )
+        );
+        assert_eq!((depts, next), (5, 8));
+    }
+
     #[test]
     fn names_must_say_bench() {
         assert!(Pg::new("postgres://postgres@127.0.0.1:5432/roster_bench").is_ok());

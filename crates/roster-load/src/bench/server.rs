@@ -76,6 +76,8 @@ impl Server {
                 cmd.env_remove(key);
             }
         }
+        // Plain log lines, for the error messages that quote them.
+        cmd.env("NO_COLOR", "1");
         let t0 = Instant::now();
         let mut child = cmd
             .spawn()
@@ -102,16 +104,14 @@ impl Server {
         let deadline = t0 + launch.timeout;
         server.addr = server.await_listening(&rx, deadline, abort)?;
         let listening = t0.elapsed();
-        loop {
-            if http::bitrix_ready(server.addr, &launch.webhook_code) {
-                break;
-            }
+        while let Err(why) = http::bitrix_ready(server.addr, &launch.webhook_code) {
             server.check_running()?;
             abort.check()?;
             if Instant::now() > deadline {
                 bail!(
-                    "the server did not answer a webhook call within {:?}",
-                    launch.timeout
+                    "no successful webhook call within {:?}; last: {why}; server {}",
+                    launch.timeout,
+                    log_tail(&launch.log)
                 );
             }
             std::thread::sleep(Duration::from_millis(2));
@@ -156,7 +156,7 @@ impl Server {
     /// Fails (with the end of the server log) when the process has exited.
     pub fn check_running(&mut self) -> Result<()> {
         if let Some(status) = self.child.try_wait()? {
-            bail!("the server exited ({status}); {}", log_tail(&self.log));
+            bail!("the server exited ({status}); its {}", log_tail(&self.log));
         }
         Ok(())
     }
@@ -226,14 +226,43 @@ pub fn wait_child(child: &mut Child, deadline: Instant, abort: &Abort) -> Result
     }
 }
 
-/// The last lines of a log file, for error messages.
+/// The last distinct lines of a log file (timestamps dropped), for error messages.
 pub fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(5)..].join(" | ");
+    let mut tail: Vec<&str> = Vec::new();
+    for line in text.lines().rev() {
+        let message = line.split_once(' ').map_or(line, |(_, rest)| rest).trim();
+        if !message.is_empty() && !tail.contains(&message) {
+            tail.push(message);
+        }
+        if tail.len() == 4 {
+            break;
+        }
+    }
     if tail.is_empty() {
-        "its log is empty".to_string()
-    } else {
-        format!("its log ends: {tail}")
+        return "log is empty".to_string();
+    }
+    tail.reverse();
+    format!("log ends: {}", tail.join(" | "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_tail_keeps_distinct_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        assert_eq!(log_tail(&path), "log is empty");
+        let lines = [
+            "t1 WARN a",
+            "t2 ERROR b",
+            "t3 WARN a",
+            "t4 WARN a",
+            "t5 INFO c",
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        assert_eq!(log_tail(&path), "log ends: ERROR b | WARN a | INFO c");
     }
 }

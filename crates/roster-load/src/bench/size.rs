@@ -3,7 +3,7 @@
 //! roster-load, and peak memory last. A failing phase becomes a failed row and
 //! the others go on; the server is always stopped and the temp dir removed.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rand::Rng;
@@ -17,6 +17,9 @@ use super::output::{thousands, Row, Status};
 use super::pg::Pg;
 use super::server::{Launch, Server};
 use super::Ctx;
+
+/// Longest a server start may take (to its first successful call).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Drops a PostgreSQL database when the run of a size ends, however it ends.
 struct Cleanup<'a>(&'a Db);
@@ -51,7 +54,7 @@ pub fn run_size(ctx: &Ctx, n: u64, rows: &mut Vec<Row>) -> Result<()> {
         webhook_code: secret(),
         admin_password: secret(),
         log: tmp.path().join("server.log"),
-        timeout: ctx.timeout,
+        timeout: ctx.timeout.min(START_TIMEOUT),
     };
     let mut push = |row: Row| {
         ctx.progress(&row);

@@ -19,12 +19,22 @@ pub struct Row {
 pub fn by_ids(rows: &mut Vec<Row>, opts: &Map<String, Json>, ids_option: &str, key: &str) {
     if let Some(ids) = opts.get(ids_option).filter(|v| !v.is_null()) {
         let ids = texts(ids);
-        rows.retain(|r| r.fields.get(key).and_then(Json::as_str).is_some_and(|v| ids.iter().any(|i| i == v)));
+        rows.retain(|r| {
+            r.fields
+                .get(key)
+                .and_then(Json::as_str)
+                .is_some_and(|v| ids.iter().any(|i| i == v))
+        });
     }
 }
 
 /// Applies filter, search, sort, limit, count, output and preservekeys.
-pub fn finish(mut rows: Vec<Row>, opts: &Map<String, Json>, key: &str, sortable: &[&str]) -> ZbxResult<Json> {
+pub fn finish(
+    mut rows: Vec<Row>,
+    opts: &Map<String, Json>,
+    key: &str,
+    sortable: &[&str],
+) -> ZbxResult<Json> {
     if let Some(filter) = opts.get("filter").and_then(as_object) {
         for (field, value) in filter.iter().filter(|(_, v)| !v.is_null()) {
             let wanted = texts(value);
@@ -41,7 +51,15 @@ pub fn finish(mut rows: Vec<Row>, opts: &Map<String, Json>, key: &str, sortable:
         let exclude = truthy(opts.get("excludeSearch"));
         let terms: Vec<(String, Vec<String>)> = search
             .iter()
-            .map(|(f, v)| (f.clone(), texts(v).into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>()))
+            .map(|(f, v)| {
+                (
+                    f.clone(),
+                    texts(v)
+                        .into_iter()
+                        .filter(|t| !t.is_empty())
+                        .collect::<Vec<_>>(),
+                )
+            })
             .filter(|(_, t)| !t.is_empty())
             .collect();
         if !terms.is_empty() {
@@ -49,11 +67,25 @@ pub fn finish(mut rows: Vec<Row>, opts: &Map<String, Json>, key: &str, sortable:
                 let hit = |(f, ts): &(String, Vec<String>)| {
                     let text = r.fields.get(f).and_then(Json::as_str).unwrap_or("");
                     ts.iter().any(|t| {
-                        let p = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                        like(&if start { format!("{p}%") } else { format!("%{p}%") }, text)
+                        let p = t
+                            .replace('\\', "\\\\")
+                            .replace('%', "\\%")
+                            .replace('_', "\\_");
+                        like(
+                            &if start {
+                                format!("{p}%")
+                            } else {
+                                format!("%{p}%")
+                            },
+                            text,
+                        )
                     })
                 };
-                let m = if any { terms.iter().any(hit) } else { terms.iter().all(hit) };
+                let m = if any {
+                    terms.iter().any(hit)
+                } else {
+                    terms.iter().all(hit)
+                };
                 m != exclude
             });
         }
@@ -62,13 +94,21 @@ pub fn finish(mut rows: Vec<Row>, opts: &Map<String, Json>, key: &str, sortable:
     let orders = opts.get("sortorder").map(texts).unwrap_or_default();
     for f in &fields {
         if !sortable.contains(&f.as_str()) {
-            return Err(ZbxError::app(format!("Sorting by field \"{f}\" not allowed.")));
+            return Err(ZbxError::app(format!(
+                "Sorting by field \"{f}\" not allowed."
+            )));
         }
     }
     for (i, f) in fields.iter().enumerate().rev() {
-        let desc = orders.get(i).or(orders.first()).is_some_and(|o| o.eq_ignore_ascii_case("DESC"));
+        let desc = orders
+            .get(i)
+            .or(orders.first())
+            .is_some_and(|o| o.eq_ignore_ascii_case("DESC"));
         rows.sort_by(|a, b| {
-            let (x, y) = (a.fields.get(f).and_then(Json::as_str).unwrap_or(""), b.fields.get(f).and_then(Json::as_str).unwrap_or(""));
+            let (x, y) = (
+                a.fields.get(f).and_then(Json::as_str).unwrap_or(""),
+                b.fields.get(f).and_then(Json::as_str).unwrap_or(""),
+            );
             let ord = match (x.parse::<i64>(), y.parse::<i64>()) {
                 (Ok(p), Ok(q)) => p.cmp(&q),
                 _ => x.cmp(y),
@@ -80,7 +120,11 @@ pub fn finish(mut rows: Vec<Row>, opts: &Map<String, Json>, key: &str, sortable:
             }
         });
     }
-    if let Some(limit) = opts.get("limit").and_then(|l| texts(l).first()?.parse::<usize>().ok()).filter(|l| *l > 0) {
+    if let Some(limit) = opts
+        .get("limit")
+        .and_then(|l| texts(l).first()?.parse::<usize>().ok())
+        .filter(|l| *l > 0)
+    {
         rows.truncate(limit);
     }
     if truthy(opts.get("countOutput")) {
@@ -89,7 +133,12 @@ pub fn finish(mut rows: Vec<Row>, opts: &Map<String, Json>, key: &str, sortable:
     let output = Output::parse(opts.get("output"), Output::Extend);
     let mut list = Vec::with_capacity(rows.len());
     for r in rows {
-        let id = r.fields.get(key).and_then(Json::as_str).unwrap_or("").to_owned();
+        let id = r
+            .fields
+            .get(key)
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_owned();
         let mut obj = super::user_view::select(r.fields, &output);
         obj.extend(r.extra);
         list.push((id, Json::Object(obj)));

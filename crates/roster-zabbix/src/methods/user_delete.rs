@@ -19,13 +19,19 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let ids = validate::ids(params, "/").map_err(ZbxError::params)?;
     let mut users = Vec::with_capacity(ids.len());
     for id in &ids {
-        let Some(uid) = id.parse().ok().and_then(UserId::new) else { return Err(ZbxError::no_permissions()) };
-        let Some(access) = store.access(uid).await? else { return Err(ZbxError::no_permissions()) };
+        let Some(uid) = id.parse().ok().and_then(UserId::new) else {
+            return Err(ZbxError::no_permissions());
+        };
+        let Some(access) = store.access(uid).await? else {
+            return Err(ZbxError::no_permissions());
+        };
         if uid == caller.id() {
             return Err(ZbxError::params("User is not allowed to delete himself."));
         }
         if access.user.login == GUEST {
-            return Err(ZbxError::params(format!("Cannot delete Zabbix internal user \"{GUEST}\", try disabling that user.")));
+            return Err(ZbxError::params(format!(
+                "Cannot delete Zabbix internal user \"{GUEST}\", try disabling that user."
+            )));
         }
         users.push(access);
     }

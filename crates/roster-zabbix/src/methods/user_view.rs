@@ -9,8 +9,22 @@ use crate::ApiVersion;
 
 /// The user fields of `output: "extend"` in 6.0, in order.
 const FIELDS: &[&str] = &[
-    "userid", "username", "name", "surname", "url", "autologin", "autologout", "lang", "refresh", "theme",
-    "attempt_failed", "attempt_ip", "attempt_clock", "rows_per_page", "timezone", "roleid",
+    "userid",
+    "username",
+    "name",
+    "surname",
+    "url",
+    "autologin",
+    "autologout",
+    "lang",
+    "refresh",
+    "theme",
+    "attempt_failed",
+    "attempt_ip",
+    "attempt_clock",
+    "rows_per_page",
+    "timezone",
+    "roleid",
 ];
 
 /// Every user field of this version, in output order.
@@ -50,8 +64,11 @@ pub fn field(u: &User, name: &str) -> Option<String> {
         "username" => u.login.clone(),
         "surname" => attr_text(u, "last_name"),
         "roleid" => role_id(u),
-        "autologin" | "rows_per_page" | "attempt_failed" | "attempt_clock" => attr_int(u, name).unwrap_or(0).to_string(),
-        "name" | "url" | "autologout" | "lang" | "refresh" | "theme" | "timezone" | "attempt_ip" => attr_text(u, name),
+        "autologin" | "rows_per_page" | "attempt_failed" | "attempt_clock" => {
+            attr_int(u, name).unwrap_or(0).to_string()
+        }
+        "name" | "url" | "autologout" | "lang" | "refresh" | "theme" | "timezone"
+        | "attempt_ip" => attr_text(u, name),
         "userdirectoryid" | "ts_provisioned" => "0".into(),
         _ => return None,
     })
@@ -94,7 +111,11 @@ pub fn role_json(r: &Role) -> Map<String, Json> {
 
 /// A medium; `sendto` is a list for e-mail media types and a string for the others.
 pub fn media_json(m: &Media, email: bool) -> Map<String, Json> {
-    let sendto = if email { json!(m.sendto) } else { json!(m.sendto.join("\n")) };
+    let sendto = if email {
+        json!(m.sendto)
+    } else {
+        json!(m.sendto.join("\n"))
+    };
     let v = json!({
         "mediaid": m.id.to_string(),
         "userid": m.user.to_string(),
@@ -122,7 +143,10 @@ pub fn media_type_json(t: &MediaType) -> Map<String, Json> {
 pub fn select(obj: Map<String, Json>, output: &Output) -> Map<String, Json> {
     match output {
         Output::Extend => obj,
-        Output::Fields(f) => obj.into_iter().filter(|(k, _)| f.iter().any(|x| x == k)).collect(),
+        Output::Fields(f) => obj
+            .into_iter()
+            .filter(|(k, _)| f.iter().any(|x| x == k))
+            .collect(),
         Output::Count => Map::new(),
     }
 }
@@ -141,7 +165,11 @@ impl Output {
         match v {
             Some(Json::String(s)) if s == "extend" => Output::Extend,
             Some(Json::String(s)) if s == "count" => Output::Count,
-            Some(Json::Array(a)) => Output::Fields(a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()),
+            Some(Json::Array(a)) => Output::Fields(
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect(),
+            ),
             Some(Json::String(s)) => Output::Fields(vec![s.clone()]),
             _ => default,
         }
@@ -151,7 +179,11 @@ impl Output {
     pub fn fields<'a>(&self, all: &[&'a str]) -> Vec<&'a str> {
         match self {
             Output::Extend => all.to_vec(),
-            Output::Fields(f) => all.iter().filter(|a| f.iter().any(|x| x == *a)).copied().collect(),
+            Output::Fields(f) => all
+                .iter()
+                .filter(|a| f.iter().any(|x| x == *a))
+                .copied()
+                .collect(),
             Output::Count => Vec::new(),
         }
     }

@@ -39,7 +39,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     pub fn text(&self) -> String {
@@ -53,14 +56,18 @@ pub async fn start(version: &str) -> Server {
     let db_path = dir.path().join("z.db");
     let cfg = ServeConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        database: DatabaseArgs { database_url: format!("sqlite://{}", db_path.display()) },
+        database: DatabaseArgs {
+            database_url: format!("sqlite://{}", db_path.display()),
+        },
         admin_password: Some(ADMIN_PASSWORD.into()),
         bootstrap_webhook: Some(HOOK_CODE.into()),
         zabbix_version: version.parse().expect("version"),
         ..ServeConfig::default()
     };
     let prepared = roster_server::prepare(&cfg).await.expect("prepare");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(roster_server::run(listener, prepared.app, async move {
@@ -71,7 +78,10 @@ pub async fn start(version: &str) -> Server {
         url: format!("{base}/api_jsonrpc.php"),
         base,
         db_path,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
         stop: Some(tx),
         task: Some(task),
         _dir: dir,
@@ -80,7 +90,13 @@ pub async fn start(version: &str) -> Server {
 
 impl Server {
     /// POSTs raw bytes with a content type (None: no header) to `path`.
-    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: impl Into<reqwest::Body>, bearer: Option<&str>) -> Reply {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+        bearer: Option<&str>,
+    ) -> Reply {
         let mut req = self.client.post(format!("{}{path}", self.base)).body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
@@ -93,7 +109,13 @@ impl Server {
 
     /// POSTs a JSON value as `application/json-rpc` to `/api_jsonrpc.php`.
     pub async fn post(&self, body: &Value) -> Reply {
-        self.post_raw("/api_jsonrpc.php", Some("application/json-rpc"), body.to_string(), None).await
+        self.post_raw(
+            "/api_jsonrpc.php",
+            Some("application/json-rpc"),
+            body.to_string(),
+            None,
+        )
+        .await
     }
 
     /// One call with `auth` in the body (or none); the whole answer object.
@@ -110,7 +132,14 @@ impl Server {
     /// One call authenticated by `Authorization: Bearer`.
     pub async fn call_bearer(&self, method: &str, params: Value, bearer: &str) -> Value {
         let body = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1});
-        let r = self.post_raw("/api_jsonrpc.php", Some("application/json"), body.to_string(), Some(bearer)).await;
+        let r = self
+            .post_raw(
+                "/api_jsonrpc.php",
+                Some("application/json"),
+                body.to_string(),
+                Some(bearer),
+            )
+            .await;
         r.json
     }
 
@@ -124,12 +153,23 @@ impl Server {
     /// The `(code, data)` of a call that must fail.
     pub async fn err(&self, method: &str, params: Value, auth: Option<&str>) -> (i64, String) {
         let a = self.call(method, params, auth).await;
-        let e = a.get("error").unwrap_or_else(|| panic!("{method} should fail: {a}"));
-        (e["code"].as_i64().unwrap_or(0), e["data"].as_str().unwrap_or("").to_owned())
+        let e = a
+            .get("error")
+            .unwrap_or_else(|| panic!("{method} should fail: {a}"));
+        (
+            e["code"].as_i64().unwrap_or(0),
+            e["data"].as_str().unwrap_or("").to_owned(),
+        )
     }
 
     pub async fn login(&self, user: &str, password: &str) -> String {
-        let r = self.ok("user.login", json!({"username": user, "password": password}), None).await;
+        let r = self
+            .ok(
+                "user.login",
+                json!({"username": user, "password": password}),
+                None,
+            )
+            .await;
         r.as_str().expect("session id").to_owned()
     }
 
@@ -140,7 +180,15 @@ impl Server {
     /// A Bitrix24 call through the administrator's webhook; the whole answer.
     pub async fn bitrix(&self, method: &str, params: Value) -> Value {
         let url = format!("{}/rest/1/{HOOK_CODE}/{method}", self.base);
-        let r = read(self.client.post(url).json(&params).send().await.expect("request")).await;
+        let r = read(
+            self.client
+                .post(url)
+                .json(&params)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
         assert!(r.json.get("error").is_none(), "{method}: {}", r.text());
         r.json
     }
@@ -166,7 +214,12 @@ async fn read(resp: reqwest::Response) -> Reply {
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.expect("body").to_vec();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, headers, bytes, json }
+    Reply {
+        status,
+        headers,
+        bytes,
+        json,
+    }
 }
 
 /// A plain user of the User role in group 13 ("Internal"), created by the admin.
