@@ -237,7 +237,7 @@ async fn handle(
             raw.remove(*key);
         }
     }
-    let call = Call { bx, actor: &actor, app: app.as_ref(), base_url, if_match };
+    let call = Call { bx, actor: &actor, app: app.as_ref(), base_url, if_match, peer };
     let (reply, timing) = methods::run_timed(&call, &route.method, Params(raw)).await?;
     if let Some((ctype, bytes)) = reply.raw {
         return Ok(Handled::Raw(ctype, bytes));

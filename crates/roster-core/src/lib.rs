@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod attrs;
+pub mod audit;
 pub mod credentials;
 pub mod department;
 pub mod directory;

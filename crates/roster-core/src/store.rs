@@ -100,6 +100,15 @@ pub trait Store: Send + Sync + 'static {
     async fn webhooks_of(&self, user: UserId) -> StoreResult<Vec<Webhook>>;
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool>;
 
+    /// Appends audit records (user changes are recorded by the write itself).
+    async fn append_audit(&self, _records: Vec<crate::audit::NewAuditRecord>) -> StoreResult<()> {
+        Err(unsupported())
+    }
+    /// Reads the audit log.
+    async fn audit_log(&self, _query: crate::audit::AuditQuery) -> StoreResult<Vec<crate::audit::AuditRecord>> {
+        Err(unsupported())
+    }
+
     /// Rate and operating-time limits shared by every server on this database, when the
     /// backend serves several processes; None means each process keeps its own.
     fn shared_limits(&self) -> Option<&dyn crate::limits::SharedLimits> {

@@ -117,6 +117,8 @@ pub struct UserPatch {
     pub emit: Vec<&'static str>,
     /// Who makes the change (recorded with its events: handlers get that user's tokens).
     pub actor: Option<UserId>,
+    /// Record the change in the audit log, in the same transaction.
+    pub audit: Option<crate::audit::AuditContext>,
 }
 
 impl UserPatch {

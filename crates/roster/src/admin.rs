@@ -49,7 +49,9 @@ pub async fn webhook(cmd: WebhookCommand) -> anyhow::Result<()> {
                     anyhow::bail!("--code must be at least 8 letters and digits");
                 }
             }
-            let (id, code) = open(&db)?.add_webhook(user, scopes, code).await?;
+            let dir = open(&db)?;
+            let (id, code) = dir.add_webhook(user, scopes, code).await?;
+            record(&dir, roster_core::audit::ACTION_ADD, roster_core::audit::RESOURCE_WEBHOOK, id.get(), "").await;
             println!("/rest/{user}/{code}/");
             eprintln!("webhook {id} added");
         }
@@ -62,9 +64,11 @@ pub async fn webhook(cmd: WebhookCommand) -> anyhow::Result<()> {
         }
         WebhookCommand::Delete { db, id } => {
             let id = WebhookId::new(id).ok_or_else(|| anyhow::anyhow!("--id must be a positive id"))?;
-            if !open(&db)?.store().delete_webhook(id).await? {
+            let dir = open(&db)?;
+            if !dir.store().delete_webhook(id).await? {
                 anyhow::bail!("no webhook with id {id}");
             }
+            record(&dir, roster_core::audit::ACTION_DELETE, roster_core::audit::RESOURCE_WEBHOOK, id.get(), "").await;
             println!("webhook {id} deleted");
         }
     }
@@ -141,7 +145,9 @@ pub async fn app(cmd: AppCommand) -> anyhow::Result<()> {
         AppCommand::Add { db, name, scope, users } => {
             let scopes = Scopes::parse(&scope).map_err(anyhow::Error::msg)?;
             let users = users.map(|list| list.into_iter().map(user_id).collect::<anyhow::Result<Vec<_>>>()).transpose()?;
-            let (app, secret) = open(&db)?.add_app(&name, scopes, users).await?;
+            let dir = open(&db)?;
+            let (app, secret) = dir.add_app(&name, scopes, users).await?;
+            record(&dir, roster_core::audit::ACTION_ADD, roster_core::audit::RESOURCE_APP, app.id, &app.client_id).await;
             println!("{}", serde_json::json!({"client_id": app.client_id, "client_secret": secret}));
         }
         AppCommand::List { db } => {
@@ -176,5 +182,65 @@ pub async fn oauth(cmd: OauthCommand) -> anyhow::Result<()> {
     let OauthCommand::Code { db, app, user } = cmd;
     let code = open(&db)?.authorization_code(&app, user_id(user)?).await.map_err(grant)?;
     println!("{code}");
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Most records to show (newest first).
+    #[arg(long, default_value_t = 50)]
+    limit: u64,
+    /// Only changes made by this user.
+    #[arg(long)]
+    actor: Option<i64>,
+    /// Only changes of this resource id (a user id, with --resource-type 0).
+    #[arg(long)]
+    resource_id: Option<i64>,
+    /// Only this resource type (0 user, 14 user group, 45 API token, 1001 webhook, 1002 app, 1003 user field).
+    #[arg(long)]
+    resource_type: Option<i64>,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Records a change made from the command line.
+async fn record(dir: &Directory, action: i64, resource_type: i64, id: i64, name: &str) {
+    let ctx = roster_core::audit::AuditContext::new(None, "cli", "");
+    dir.audit(vec![roster_core::audit::NewAuditRecord::new(&ctx, action, resource_type, Some(id), name)]).await;
+}
+
+/// `roster audit`: the audit log, newest first.
+pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let query = roster_core::audit::AuditQuery {
+        actors: args.actor.map(|a| vec![a]),
+        resource_ids: args.resource_id.map(|r| vec![r]),
+        resource_types: args.resource_type.map(|t| vec![t]),
+        limit: Some(args.limit),
+        ..Default::default()
+    };
+    let records = open(&args.db)?.store().audit_log(query).await?;
+    if !args.json {
+        println!("{:<20} {:<9} {:<12} {:<7} {:<10} {:<20} details", "time", "face", "actor", "action", "resource", "name");
+    }
+    for r in records {
+        let when = chrono_like(r.clock);
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "id": r.id, "clock": r.clock, "time": when, "face": r.face, "actor": r.actor.map(|a| a.get()),
+                    "actor_name": r.actor_name, "ip": r.ip, "action": r.action, "resource_type": r.resource_type,
+                    "resource_id": r.resource_id, "resource_name": r.resource_name, "details": r.details,
+                })
+            );
+        } else {
+            let actor = r.actor.map_or_else(|| "-".to_owned(), |a| format!("{a}:{}", r.actor_name));
+            let resource = format!("{}#{}", r.resource_type, r.resource_id.unwrap_or(0));
+            println!("{when:<20} {:<9} {actor:<12} {:<7} {resource:<10} {:<20} {}", r.face, r.action, r.resource_name, r.details);
+        }
+    }
     Ok(())
 }

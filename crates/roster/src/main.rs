@@ -42,6 +42,8 @@ enum Command {
     /// OAuth authorization codes.
     #[command(subcommand)]
     Oauth(admin::OauthCommand),
+    /// Show the audit log: who changed which user, field, group or credential, and how.
+    Audit(admin::AuditArgs),
     /// OpenIntegrations-compatible Bitrix24 commands (`bitrix24 UpdateUser --url --userid --fields`).
     #[command(subcommand)]
     Bitrix24(bitrix_cmd::Bitrix24Command),
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
             Command::App(cmd) => admin::app(cmd).await,
             Command::Token(cmd) => admin::token(cmd).await,
             Command::Oauth(cmd) => admin::oauth(cmd).await,
+            Command::Audit(args) => admin::audit(args).await,
             Command::Bitrix24(cmd) => bitrix_cmd::run(cmd).await,
             Command::Call(args) => client_cmd::call(args).await,
             Command::Zabbix(cmd) => client_cmd::zabbix(cmd).await,

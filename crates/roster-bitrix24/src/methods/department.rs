@@ -6,6 +6,7 @@ use roster_core::{CoreError, DepartmentId, DepartmentPatch, DepartmentQuery, New
 use serde_json::{json, Map, Value as Json};
 
 use super::Call;
+use roster_core::audit::{ACTION_ADD, ACTION_DELETE, ACTION_UPDATE, RESOURCE_DEPARTMENT};
 use crate::envelope::Reply;
 use crate::error::BxError;
 use crate::input::{int_list, int_of, text_of, Params};
@@ -75,7 +76,9 @@ pub async fn add(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
         parent: Some(params.get("PARENT").and_then(|v| int_of(&v)).and_then(DepartmentId::new).unwrap_or(DepartmentId::ROOT)),
         head: params.get("UF_HEAD").and_then(|v| int_of(&v)).and_then(UserId::new),
     };
+    let name = dept.name.clone();
     let id = call.bx.dir.add_department(call.actor, dept).await.map_err(denied)?;
+    call.record(ACTION_ADD, RESOURCE_DEPARTMENT, Some(id.get()), &name, json!({"department.name": ["add", name]})).await;
     Ok(Reply::new(json!(id.get())))
 }
 
@@ -95,12 +98,15 @@ pub async fn update(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> 
         parent: params.get("PARENT").map(|v| int_of(&v).and_then(DepartmentId::new)),
         head: params.get("UF_HEAD").map(|v| int_of(&v).and_then(UserId::new)),
     };
+    let details = json!({"department": ["update", format!("{patch:?}")]});
     call.bx.dir.update_department(call.actor, id, patch).await.map_err(denied)?;
+    call.record(ACTION_UPDATE, RESOURCE_DEPARTMENT, Some(id.get()), "", details).await;
     Ok(Reply::new(Json::Bool(true)))
 }
 
 pub async fn delete(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
     let id = id_of(params)?;
     call.bx.dir.delete_department(call.actor, id).await.map_err(denied)?;
+    call.record(ACTION_DELETE, RESOURCE_DEPARTMENT, Some(id.get()), "", json!({})).await;
     Ok(Reply::new(Json::Bool(true)))
 }

@@ -101,6 +101,23 @@ pub struct Call<'a> {
     pub base_url: &'a str,
     /// The `If-Match` version of a single call (Roster's opt-in optimistic concurrency).
     pub if_match: Option<i64>,
+    /// The client's address, when known.
+    pub peer: Option<std::net::IpAddr>,
+}
+
+impl Call<'_> {
+    /// The audit context of changes this call makes.
+    pub fn audit(&self) -> roster_core::audit::AuditContext {
+        let ip = self.peer.map(|p| p.to_string()).unwrap_or_default();
+        roster_core::audit::AuditContext::new(Some(self.actor.id()), "bitrix24", ip)
+    }
+
+    /// Records a change of a resource other than a user (best effort, after the change).
+    pub async fn record(&self, action: i64, resource_type: i64, id: Option<i64>, name: &str, details: Json) {
+        let mut rec = roster_core::audit::NewAuditRecord::new(&self.audit(), action, resource_type, id, name);
+        rec.details = details.to_string();
+        self.bx.dir.audit(vec![rec]).await;
+    }
 }
 
 pub type MethodFuture<'a> = Pin<Box<dyn Future<Output = Result<Reply, BxError>> + Send + 'a>>;

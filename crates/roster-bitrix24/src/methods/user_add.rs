@@ -62,6 +62,7 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
     }
     patch.emit.push("ONUSERADD");
     patch.actor = Some(call.actor.id());
+    patch.audit = Some(call.audit());
     let user = NewUser { login: email, password_hash: None, is_admin: false, patch };
     match call.bx.dir.add_user(call.actor, user).await {
         Ok(id) => Ok(Reply::new(Json::from(id.get()))),

@@ -40,6 +40,7 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
             return Err(BxError::core("Invalid e-mail address"));
         }
     }
+    patch.audit = Some(call.audit());
     call.bx.dir.update_user(call.actor, id, patch).await?;
     Ok(Reply::new(Json::Bool(true)))
 }

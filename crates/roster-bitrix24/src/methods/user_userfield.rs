@@ -11,6 +11,7 @@ use roster_core::{CoreError, EnumItemId, FieldId, FieldType, FileId, NewUserFiel
 use serde_json::{json, Map, Value as Json};
 
 use super::Call;
+use roster_core::audit::{ACTION_ADD, ACTION_DELETE, ACTION_UPDATE, RESOURCE_USER_FIELD};
 use crate::envelope::Reply;
 use crate::error::BxError;
 use crate::input::{int_of, text_of, truthy, Params};
@@ -123,7 +124,11 @@ pub async fn add(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
     };
     let name = field.name.clone();
     match call.bx.dir.add_user_field(call.actor, field).await {
-        Ok(id) => Ok(Reply::new(json!(id.get()))),
+        Ok(id) => {
+            call.record(ACTION_ADD, RESOURCE_USER_FIELD, Some(id.get()), &name, json!({"userfield.type": ["add", type_code]}))
+                .await;
+            Ok(Reply::new(json!(id.get())))
+        }
         Err(CoreError::Taken(_)) => Err(BxError::core(format!("Field {name} for USER object already exists"))),
         Err(e) => Err(core_error(e)),
     }
@@ -202,15 +207,18 @@ pub async fn update(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> 
         labels,
         items: changes,
     };
+    let details = json!({"userfield": ["update", Json::Object(f.clone())]});
     call.bx.dir.update_user_field(call.actor, id, patch).await.map_err(core_error)?;
+    call.record(ACTION_UPDATE, RESOURCE_USER_FIELD, Some(id.get()), &stored.name, details).await;
     Ok(Reply::new(Json::Bool(true)))
 }
 
 pub async fn delete(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
     admin_only(call)?;
     let id = id_param(params)?;
-    find(call, id).await?;
+    let stored = find(call, id).await?;
     call.bx.dir.delete_user_field(call.actor, id).await.map_err(core_error)?;
+    call.record(ACTION_DELETE, RESOURCE_USER_FIELD, Some(id.get()), &stored.name, json!({})).await;
     Ok(Reply::new(Json::Bool(true)))
 }
 

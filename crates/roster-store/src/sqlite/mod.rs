@@ -4,6 +4,7 @@
 
 mod access;
 mod accounts;
+mod audit;
 mod events;
 mod oauth;
 mod ops;
@@ -26,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_userfields.sql"),
     include_str!("../../migrations/sqlite/0004_oauth.sql"),
     include_str!("../../migrations/sqlite/0005_events.sql"),
+    include_str!("../../migrations/sqlite/0006_audit.sql"),
 ];
 
 /// The SQLite backend. Cheap to clone.

@@ -12,7 +12,7 @@ use roster_core::{
     NewUser, Store, StoreError, StoreResult, User, UserId, UserPatch, Value, WebhookId, FieldId, NewUserField, UserField, UserFieldPatch,
 };
 
-use super::{events, oauth, userfields};
+use super::{audit, events, oauth, userfields};
 use roster_core::{
     AccountWrite, Access, ApiToken, ApiTokenPatch, GroupId, Media, MediaType, MediaTypeId, NewAccount, NewApiToken,
     NewUserGroup, Role, RoleId, Session, Settings, TokenId, TokenQuery, UserGroup, UserGroupPatch,
@@ -276,6 +276,14 @@ impl Store for SqliteStore {
         self.write(move |c| events::fail_offline(c, app, &process, &message_ids)).await
     }
 
+    async fn append_audit(&self, records: Vec<roster_core::audit::NewAuditRecord>) -> StoreResult<()> {
+        self.write(move |c| audit::append(c, &records)).await
+    }
+
+    async fn audit_log(&self, query: roster_core::audit::AuditQuery) -> StoreResult<Vec<roster_core::audit::AuditRecord>> {
+        self.read(move |c| audit::query(c, &query)).await
+    }
+
     async fn user_fields(&self) -> StoreResult<Vec<UserField>> {
         self.read_now(userfields::load_fields)
     }
@@ -506,7 +514,24 @@ pub(crate) fn update_user(c: &Connection, id: UserId, patch: UserPatch) -> Store
 }
 
 /// Writes a patch to an existing row; with `bump`, also the version and `timestamp_x`.
-fn apply_patch(c: &Connection, id: UserId, patch: UserPatch, bump: bool) -> StoreResult<()> {
+fn apply_patch(c: &Connection, id: UserId, mut patch: UserPatch, bump: bool) -> StoreResult<()> {
+    // The audit record needs the values before the change; read them first.
+    let audit = match patch.audit.take() {
+        Some(ctx) => {
+            let items = audit::describe(&patch);
+            let old = if bump { audit::before(c, id, &items)? } else { Default::default() };
+            Some((ctx, items, old))
+        }
+        None => None,
+    };
+    write_patch(c, id, patch, bump)?;
+    if let Some((ctx, items, old)) = audit {
+        audit::record_user(c, id, &ctx, !bump, &items, &old)?;
+    }
+    Ok(())
+}
+
+fn write_patch(c: &Connection, id: UserId, patch: UserPatch, bump: bool) -> StoreResult<()> {
     let mut sets: Vec<String> = Vec::new();
     let mut vals: Vec<SqlValue> = Vec::new();
     for (attr, change) in patch.attrs {

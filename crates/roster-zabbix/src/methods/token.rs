@@ -121,6 +121,8 @@ pub async fn create(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             StoreError::Taken(_) => ZbxError::params("API token already exists."),
             other => ZbxError::from(other),
         })?;
+    let made = ids.iter().map(|i| (Some(i.get()), String::new())).collect();
+    call.record(roster_core::audit::ACTION_ADD, roster_core::audit::RESOURCE_API_TOKEN, made).await;
     Ok(json!({ "tokenids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))
 }
 
@@ -200,6 +202,8 @@ pub async fn generate(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
                 .collect(),
         )
         .await?;
+    let renewed = ids.iter().map(|i| (Some(i.get()), String::new())).collect();
+    call.record(roster_core::audit::ACTION_UPDATE, roster_core::audit::RESOURCE_API_TOKEN, renewed).await;
     Ok(Json::Array(
         secrets
             .into_iter()
@@ -211,6 +215,8 @@ pub async fn generate(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
 pub async fn delete(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let ids = owned_ids(call, params).await?;
     call.store().delete_api_tokens(ids.clone()).await?;
+    let gone = ids.iter().map(|i| (Some(i.get()), String::new())).collect();
+    call.record(roster_core::audit::ACTION_DELETE, roster_core::audit::RESOURCE_API_TOKEN, gone).await;
     Ok(json!({ "tokenids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))
 }
 
@@ -266,6 +272,8 @@ pub async fn update(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             StoreError::Taken(_) => ZbxError::params("API token with this name already exists."),
             other => ZbxError::from(other),
         })?;
+    let changed = ids.iter().map(|i| (i.parse().ok(), String::new())).collect();
+    call.record(roster_core::audit::ACTION_UPDATE, roster_core::audit::RESOURCE_API_TOKEN, changed).await;
     let _ = texts;
     Ok(json!({ "tokenids": ids }))
 }

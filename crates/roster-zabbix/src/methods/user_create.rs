@@ -68,7 +68,13 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             Some(p) => Some(checks::hash(p.clone()).await?),
             None => None,
         };
-        accounts.push(account(u, hash));
+        let mut acc = account(u, hash);
+        let mut audit = call.audit();
+        if u.passwd.is_some() {
+            audit.notes.push(("passwd".into(), roster_core::audit::HIDDEN.into()));
+        }
+        acc.user.patch.audit = Some(audit);
+        accounts.push(acc);
     }
     let ids = match call.zbx.dir.create_accounts(accounts).await {
         Err(roster_core::CoreError::Taken(_)) => {

@@ -44,5 +44,7 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         roster_core::StoreError::Missing(_) => ZbxError::no_permissions(),
         other => ZbxError::from(other),
     })?;
+    let gone = users.iter().map(|a| (Some(a.user.id.get()), a.user.login.clone())).collect();
+    call.record(roster_core::audit::ACTION_DELETE, roster_core::audit::RESOURCE_USER, gone).await;
     Ok(json!({ "userids": ids }))
 }

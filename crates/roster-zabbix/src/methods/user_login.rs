@@ -62,6 +62,15 @@ pub async fn login(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     }
     if !user_checks::verify(password, stored).await {
         store.login_failed(id, call.ctx.ip.clone(), clock).await?;
+        let ctx = roster_core::audit::AuditContext::new(Some(id), "zabbix", call.ctx.ip.clone());
+        let rec = roster_core::audit::NewAuditRecord::new(
+            &ctx,
+            roster_core::audit::ACTION_FAILED_LOGIN,
+            roster_core::audit::RESOURCE_USER,
+            Some(id.get()),
+            access.user.login.clone(),
+        );
+        call.zbx.dir.audit(vec![rec]).await;
         return Err(ZbxError::app(text::LOGIN_FAILED));
     }
     let sessionid = new_session_id();
@@ -72,6 +81,15 @@ pub async fn login(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         active: true,
     };
     store.login_succeeded(session).await?;
+    let ctx = roster_core::audit::AuditContext::new(Some(id), "zabbix", call.ctx.ip.clone());
+    let rec = roster_core::audit::NewAuditRecord::new(
+        &ctx,
+        roster_core::audit::ACTION_LOGIN,
+        roster_core::audit::RESOURCE_USER,
+        Some(id.get()),
+        access.user.login.clone(),
+    );
+    call.zbx.dir.audit(vec![rec]).await;
     if !user_data {
         return Ok(Json::String(sessionid));
     }

@@ -198,6 +198,11 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let mut writes = Vec::with_capacity(inputs.len());
     for (u, a) in inputs.iter().zip(&found) {
         let mut w = account_write(u, a, &existing);
+        let mut audit = call.audit();
+        if u.passwd.is_some() {
+            audit.notes.push(("passwd".into(), roster_core::audit::HIDDEN.into()));
+        }
+        w.patch.audit = Some(audit);
         if let Some(passwd) = &u.passwd {
             w.password_hash = Some(Some(checks::hash(passwd.clone()).await?));
             if version.v7() {

@@ -221,6 +221,8 @@ pub async fn create(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         .create_user_groups(groups)
         .await
         .map_err(|e| map_store(e, &first))?;
+    let made = ids.iter().map(|i| (Some(i.get()), String::new())).collect();
+    call.record(roster_core::audit::ACTION_ADD, roster_core::audit::RESOURCE_USER_GROUP, made).await;
     Ok(json!({ "usrgrpids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))
 }
 
@@ -258,6 +260,8 @@ pub async fn update(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         .update_user_groups(patches)
         .await
         .map_err(|e| map_store(e, &first))?;
+    let changed = ids.iter().map(|i| (i.parse().ok(), String::new())).collect();
+    call.record(roster_core::audit::ACTION_UPDATE, roster_core::audit::RESOURCE_USER_GROUP, changed).await;
     Ok(json!({ "usrgrpids": ids }))
 }
 
@@ -296,5 +300,7 @@ pub async fn delete(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     store
         .delete_user_groups(doomed.iter().map(|g| g.id).collect())
         .await?;
+    let gone = doomed.iter().map(|g| (Some(g.id.get()), g.name.clone())).collect();
+    call.record(roster_core::audit::ACTION_DELETE, roster_core::audit::RESOURCE_USER_GROUP, gone).await;
     Ok(json!({ "usrgrpids": ids }))
 }

@@ -1,0 +1,197 @@
+//! The audit log on SQLite. A user write with an audit context records, in its own
+//! transaction, the values before and after of what it changed (`describe` reads the
+//! patch before it is applied, `before` reads the row). Secrets never reach the log.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use roster_core::audit::{user_key, AuditContext, AuditQuery, AuditRecord, NewAuditRecord, ACTION_ADD, ACTION_UPDATE, RESOURCE_USER};
+use roster_core::credentials::random_hex;
+use roster_core::{Change, CustomChange, StoreResult, UserId, UserPatch, Value};
+
+use super::backend;
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Text(s) => s.clone(),
+        Value::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
+        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Value::DateTime(t) | Value::Int(t) => t.to_string(),
+        Value::File(f) => f.to_string(),
+    }
+}
+
+/// What a patch changes, as (log key, column or special name, new text), read before it is applied.
+pub(crate) fn describe(patch: &UserPatch) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (attr, change) in &patch.attrs {
+        let name = attr.attr().name;
+        let new = match change {
+            Change::Set(v) => text_of(v),
+            Change::Upload(f) => format!("file:{}", f.name),
+        };
+        out.push((user_key(name), name.to_owned(), new));
+    }
+    if let Some(login) = &patch.login {
+        out.push((user_key("login"), "login".into(), login.clone()));
+    }
+    if let Some(depts) = &patch.departments {
+        let list: Vec<String> = depts.iter().map(ToString::to_string).collect();
+        out.push(("user.departments".into(), "#departments".into(), list.join(",")));
+    }
+    for (field, change) in &patch.custom {
+        let new = match change {
+            CustomChange::Set(values) => values.iter().map(|v| v.text.as_str()).collect::<Vec<_>>().join(","),
+            CustomChange::Files { add, remove, .. } => format!("+{} files, -{} files", add.len(), remove.len()),
+        };
+        out.push((format!("user.uf{field}"), format!("#uf{field}"), new));
+    }
+    out
+}
+
+/// The current text of each described item of user `id`.
+pub(crate) fn before(c: &Connection, id: UserId, items: &[(String, String, String)]) -> StoreResult<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (_, col, _) in items {
+        let old: Option<String> = if col == "#departments" {
+            c.query_row(
+                "SELECT group_concat(dept_id, ',') FROM (SELECT dept_id FROM user_departments WHERE user_id = ?1 ORDER BY dept_id)",
+                [id.get()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?
+            .flatten()
+        } else if let Some(field) = col.strip_prefix("#uf") {
+            c.query_row(
+                "SELECT group_concat(text_value, ',') FROM (SELECT text_value FROM user_uf_values \
+                 WHERE user_id = ?1 AND field_id = ?2 ORDER BY seq)",
+                params![id.get(), field.parse::<i64>().unwrap_or(0)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(backend)?
+            .flatten()
+        } else {
+            // Column names come from the catalog (or "login"), never from input.
+            let sql = format!("SELECT CAST({col} AS TEXT) FROM users WHERE id = ?1");
+            c.query_row(&sql, [id.get()], |r| r.get(0)).optional().map_err(backend)?.flatten()
+        };
+        out.insert(col.clone(), old.unwrap_or_default());
+    }
+    Ok(out)
+}
+
+/// Writes the record of a user change (in the caller's transaction).
+pub(crate) fn record_user(
+    c: &Connection,
+    id: UserId,
+    ctx: &AuditContext,
+    adding: bool,
+    items: &[(String, String, String)],
+    old: &BTreeMap<String, String>,
+) -> StoreResult<()> {
+    let mut details = serde_json::Map::new();
+    for (key, col, new) in items {
+        let old = old.get(col).cloned().unwrap_or_default();
+        if !adding && old == *new {
+            continue;
+        }
+        let entry = if adding { serde_json::json!(["add", new]) } else { serde_json::json!(["update", new, old]) };
+        details.insert(key.clone(), entry);
+    }
+    for (key, value) in &ctx.notes {
+        details.insert(format!("user.{key}"), serde_json::json!([if adding { "add" } else { "update" }, value]));
+    }
+    let name: String = c
+        .query_row("SELECT login FROM users WHERE id = ?1", [id.get()], |r| r.get(0))
+        .optional()
+        .map_err(backend)?
+        .unwrap_or_default();
+    let mut rec = NewAuditRecord::new(ctx, if adding { ACTION_ADD } else { ACTION_UPDATE }, RESOURCE_USER, Some(id.get()), name);
+    rec.details = serde_json::Value::Object(details).to_string();
+    append(c, &[rec])
+}
+
+pub(crate) fn append(c: &Connection, records: &[NewAuditRecord]) -> StoreResult<()> {
+    let now = chrono::Utc::now().timestamp();
+    let mut ins = c
+        .prepare_cached(
+            "INSERT INTO audit_log (clock, actor_id, actor_name, ip, face, action, resource_type, resource_id, \
+             resource_name, recordset_id, details) VALUES (?1, ?2, coalesce((SELECT login FROM users WHERE id = ?2), ''), \
+             ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(backend)?;
+    for r in records {
+        ins.execute(params![
+            now,
+            r.actor.map(UserId::get),
+            r.ip,
+            r.face,
+            r.action,
+            r.resource_type,
+            r.resource_id,
+            r.resource_name,
+            random_hex(12),
+            r.details
+        ])
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn query(c: &Connection, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+    let mut conds: Vec<String> = Vec::new();
+    let mut vals: Vec<SqlValue> = Vec::new();
+    let mut list = |col: &str, items: &Option<Vec<i64>>, conds: &mut Vec<String>, vals: &mut Vec<SqlValue>| {
+        if let Some(items) = items {
+            conds.push(if items.is_empty() {
+                "0".into()
+            } else {
+                format!("{col} IN ({})", vec!["?"; items.len()].join(", "))
+            });
+            vals.extend(items.iter().map(|i| SqlValue::Integer(*i)));
+        }
+    };
+    list("action", &q.actions, &mut conds, &mut vals);
+    list("resource_type", &q.resource_types, &mut conds, &mut vals);
+    list("resource_id", &q.resource_ids, &mut conds, &mut vals);
+    list("actor_id", &q.actors, &mut conds, &mut vals);
+    if let Some(t) = q.time_from {
+        conds.push("clock >= ?".into());
+        vals.push(SqlValue::Integer(t));
+    }
+    if let Some(t) = q.time_till {
+        conds.push("clock <= ?".into());
+        vals.push(SqlValue::Integer(t));
+    }
+    let where_ = if conds.is_empty() { "1".to_owned() } else { conds.join(" AND ") };
+    let dir = if q.ascending { "ASC" } else { "DESC" };
+    let limit = q.limit.unwrap_or(1000).min(100_000);
+    let sql = format!(
+        "SELECT id, clock, actor_id, actor_name, ip, face, action, resource_type, resource_id, resource_name, \
+         recordset_id, details FROM audit_log WHERE {where_} ORDER BY clock {dir}, id {dir} LIMIT {limit}"
+    );
+    let mut stmt = c.prepare(&sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(params_from_iter(vals), |r| {
+            Ok(AuditRecord {
+                id: r.get(0)?,
+                clock: r.get(1)?,
+                actor: r.get::<_, Option<i64>>(2)?.and_then(UserId::new),
+                actor_name: r.get(3)?,
+                ip: r.get(4)?,
+                face: r.get(5)?,
+                action: r.get(6)?,
+                resource_type: r.get(7)?,
+                resource_id: r.get(8)?,
+                resource_name: r.get(9)?,
+                recordset_id: r.get(10)?,
+                details: r.get(11)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(backend)
+}
