@@ -51,10 +51,30 @@ pub(crate) fn describe(patch: &UserPatch) -> Vec<(String, String, String)> {
     out
 }
 
-/// The current text of each described item of user `id`.
-pub(crate) fn before(c: &Connection, id: UserId, items: &[(String, String, String)]) -> StoreResult<BTreeMap<String, String>> {
+/// The current text of each described item of user `id`, and the user's login. Plain
+/// columns come from one cached statement; departments and custom values (rarer) apart.
+pub(crate) fn before(
+    c: &Connection,
+    id: UserId,
+    items: &[(String, String, String)],
+) -> StoreResult<(BTreeMap<String, String>, String)> {
     let mut out = BTreeMap::new();
-    for (_, col, _) in items {
+    let plain: Vec<&str> = items.iter().map(|(_, col, _)| col.as_str()).filter(|c| !c.starts_with('#')).collect();
+    // Column names come from the catalog (or "login"), never from input.
+    let cols: Vec<String> = plain.iter().map(|c| format!("CAST({c} AS TEXT)")).chain(["login".to_owned()]).collect();
+    let sql = format!("SELECT {} FROM users WHERE id = ?1", cols.join(", "));
+    let row: Option<Vec<Option<String>>> = c
+        .prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_row([id.get()], |r| (0..cols.len()).map(|i| r.get::<_, Option<String>>(i)).collect()).optional()
+        })
+        .map_err(backend)?;
+    let row = row.unwrap_or_default();
+    for (i, col) in plain.iter().enumerate() {
+        out.insert((*col).to_owned(), row.get(i).cloned().flatten().unwrap_or_default());
+    }
+    let login = row.last().cloned().flatten().unwrap_or_default();
+    for (_, col, _) in items.iter().filter(|(_, c, _)| c.starts_with('#')) {
         let old: Option<String> = if col == "#departments" {
             c.query_row(
                 "SELECT group_concat(dept_id, ',') FROM (SELECT dept_id FROM user_departments WHERE user_id = ?1 ORDER BY dept_id)",
@@ -75,13 +95,11 @@ pub(crate) fn before(c: &Connection, id: UserId, items: &[(String, String, Strin
             .map_err(backend)?
             .flatten()
         } else {
-            // Column names come from the catalog (or "login"), never from input.
-            let sql = format!("SELECT CAST({col} AS TEXT) FROM users WHERE id = ?1");
-            c.query_row(&sql, [id.get()], |r| r.get(0)).optional().map_err(backend)?.flatten()
+            None
         };
         out.insert(col.clone(), old.unwrap_or_default());
     }
-    Ok(out)
+    Ok((out, login))
 }
 
 /// Writes the record of a user change (in the caller's transaction).
@@ -92,6 +110,7 @@ pub(crate) fn record_user(
     adding: bool,
     items: &[(String, String, String)],
     old: &BTreeMap<String, String>,
+    name: String,
 ) -> StoreResult<()> {
     let mut details = serde_json::Map::new();
     for (key, col, new) in items {
@@ -105,11 +124,6 @@ pub(crate) fn record_user(
     for (key, value) in &ctx.notes {
         details.insert(format!("user.{key}"), serde_json::json!([if adding { "add" } else { "update" }, value]));
     }
-    let name: String = c
-        .query_row("SELECT login FROM users WHERE id = ?1", [id.get()], |r| r.get(0))
-        .optional()
-        .map_err(backend)?
-        .unwrap_or_default();
     let mut rec = NewAuditRecord::new(ctx, if adding { ACTION_ADD } else { ACTION_UPDATE }, RESOURCE_USER, Some(id.get()), name);
     rec.details = serde_json::Value::Object(details).to_string();
     append(c, &[rec])

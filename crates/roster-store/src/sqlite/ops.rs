@@ -519,14 +519,16 @@ fn apply_patch(c: &Connection, id: UserId, mut patch: UserPatch, bump: bool) -> 
     let audit = match patch.audit.take() {
         Some(ctx) => {
             let items = audit::describe(&patch);
-            let old = if bump { audit::before(c, id, &items)? } else { Default::default() };
-            Some((ctx, items, old))
+            let (old, login) = audit::before(c, id, &items)?;
+            // A rename is logged under the new name.
+            let name = patch.login.clone().unwrap_or(login);
+            Some((ctx, items, old, name))
         }
         None => None,
     };
     write_patch(c, id, patch, bump)?;
-    if let Some((ctx, items, old)) = audit {
-        audit::record_user(c, id, &ctx, !bump, &items, &old)?;
+    if let Some((ctx, items, old, name)) = audit {
+        audit::record_user(c, id, &ctx, !bump, &items, &old, name)?;
     }
     Ok(())
 }
