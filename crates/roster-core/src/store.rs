@@ -35,6 +35,23 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+tokio::task_local! {
+    /// Set while a caller runs several writes it will answer together (a `batch`): the
+    /// backend may then skip the flush of each, and the caller calls [`Store::sync`] once
+    /// before it answers. Nothing is acknowledged before it is durable.
+    static DEFERRED_SYNC: bool;
+}
+
+/// Runs `fut` with per-write flushes deferred (see [`DEFERRED_SYNC`]).
+pub async fn with_deferred_sync<F: std::future::Future>(fut: F) -> F::Output {
+    DEFERRED_SYNC.scope(true, fut).await
+}
+
+/// Whether the current task defers flushes.
+pub fn sync_deferred() -> bool {
+    DEFERRED_SYNC.try_with(|d| *d).unwrap_or(false)
+}
+
 /// The error of an operation a backend does not implement yet.
 pub fn unsupported() -> StoreError {
     StoreError::Backend("not supported by this backend".into())
@@ -99,6 +116,12 @@ pub trait Store: Send + Sync + 'static {
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
     async fn webhooks_of(&self, user: UserId) -> StoreResult<Vec<Webhook>>;
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool>;
+
+    /// Makes every write this process has committed durable (flushed to disk). Backends
+    /// that flush every commit have nothing to do.
+    async fn sync(&self) -> StoreResult<()> {
+        Ok(())
+    }
 
     /// Appends audit records (user changes are recorded by the write itself).
     async fn append_audit(&self, _records: Vec<crate::audit::NewAuditRecord>) -> StoreResult<()> {

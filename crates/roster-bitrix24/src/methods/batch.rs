@@ -30,6 +30,29 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
         Some(Json::Array(items)) => items.into_iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
         _ => Vec::new(),
     };
+    let writes = commands.iter().any(|(_, c)| c.as_str().is_some_and(writes));
+    // The commands' writes skip their own flushes; one flushed commit below makes all of
+    // them durable before the batch answers (an fsync per command would dominate).
+    let out = roster_core::store::with_deferred_sync(run_commands(call, commands, halt)).await;
+    if writes {
+        call.bx.dir.store().sync().await.map_err(|e| BxError::from_core(e.into()))?;
+    }
+    Ok(Reply::new(json!({
+        "result": php_array(out.result),
+        "result_error": php_array(out.error),
+        "result_total": php_array(out.total),
+        "result_next": php_array(out.next),
+        "result_time": php_array(out.time),
+    })))
+}
+
+/// Whether a command may change anything (read-only batches need no flush).
+fn writes(cmd: &str) -> bool {
+    let method = cmd.split('?').next().unwrap_or("").trim().to_ascii_lowercase();
+    [".add", ".update", ".delete", ".bind", ".unbind", "event.offline"].iter().any(|w| method.contains(w))
+}
+
+async fn run_commands(call: &Call<'_>, commands: Vec<(String, Json)>, halt: bool) -> Outcome {
     let mut out = Outcome::default();
     let mut executed = 0usize;
     for (key, cmd) in commands {
@@ -60,13 +83,7 @@ pub async fn run(call: &Call<'_>, params: Params) -> Result<Reply, BxError> {
             break;
         }
     }
-    Ok(Reply::new(json!({
-        "result": php_array(out.result),
-        "result_error": php_array(out.error),
-        "result_total": php_array(out.total),
-        "result_next": php_array(out.next),
-        "result_time": php_array(out.time),
-    })))
+    out
 }
 
 async fn one(call: &Call<'_>, cmd: &str, done: &Outcome) -> Result<(Reply, Json), BxError> {

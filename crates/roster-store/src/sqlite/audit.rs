@@ -159,7 +159,7 @@ pub(crate) fn append(c: &Connection, records: &[NewAuditRecord]) -> StoreResult<
 pub(crate) fn query(c: &Connection, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
     let mut conds: Vec<String> = Vec::new();
     let mut vals: Vec<SqlValue> = Vec::new();
-    let mut list = |col: &str, items: &Option<Vec<i64>>, conds: &mut Vec<String>, vals: &mut Vec<SqlValue>| {
+    let list = |col: &str, items: &Option<Vec<i64>>, conds: &mut Vec<String>, vals: &mut Vec<SqlValue>| {
         if let Some(items) = items {
             conds.push(if items.is_empty() {
                 "0".into()

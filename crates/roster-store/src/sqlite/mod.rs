@@ -4,7 +4,7 @@
 
 mod access;
 mod accounts;
-mod audit;
+pub(crate) mod audit;
 mod events;
 mod oauth;
 mod ops;
@@ -53,7 +53,9 @@ impl SqliteStore {
         let mut conn = open_conn(&path, true)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
         migrate(&mut conn)?;
-        let writer = Writer::start(conn)?;
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let writer = Writer::start(conn, wal.into())?;
         Ok(SqliteStore { inner: Arc::new(Inner { path, writer }) })
     }
 
@@ -83,6 +85,11 @@ impl SqliteStore {
             Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.read_now(f)),
             _ => self.read_now(f),
         }
+    }
+
+    /// A flushed commit after writes made with deferred flushes.
+    pub(crate) async fn flush(&self) -> StoreResult<()> {
+        self.inner.writer.sync().await
     }
 
     async fn write<T, F>(&self, f: F) -> StoreResult<T>

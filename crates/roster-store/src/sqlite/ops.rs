@@ -19,7 +19,7 @@ use roster_core::{
 };
 
 use super::{access, accounts};
-use super::sql::{compile, order_by, to_sql, user_columns, user_from_row};
+use super::sql::{self, order_by, to_sql, user_columns, user_from_row};
 use super::{backend, SqliteStore};
 
 pub(crate) fn now() -> i64 {
@@ -276,6 +276,10 @@ impl Store for SqliteStore {
         self.write(move |c| events::fail_offline(c, app, &process, &message_ids)).await
     }
 
+    async fn sync(&self) -> StoreResult<()> {
+        self.flush().await
+    }
+
     async fn append_audit(&self, records: Vec<roster_core::audit::NewAuditRecord>) -> StoreResult<()> {
         self.write(move |c| audit::append(c, &records)).await
     }
@@ -451,7 +455,14 @@ fn departments_of(c: &Connection, users: &[i64]) -> StoreResult<Vec<(i64, Depart
 }
 
 fn find_users(c: &Connection, q: &UserQuery) -> StoreResult<UserPage> {
-    let w = compile(&q.filter);
+    let mut depts = std::collections::HashMap::new();
+    for prefix in sql::department_prefixes(&q.filter) {
+        let pattern = format!("{}%", sql::escape_like(&prefix));
+        let mut stmt = c.prepare_cached("SELECT id FROM departments WHERE rs_ilike(?1, name)").map_err(backend)?;
+        let ids = stmt.query_map([pattern], |r| r.get::<_, i64>(0)).map_err(backend)?;
+        depts.insert(prefix, ids.collect::<rusqlite::Result<Vec<i64>>>().map_err(backend)?);
+    }
+    let w = sql::compile_resolved(&q.filter, depts);
     let sql = format!(
         "SELECT {} FROM users WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
         user_columns(),

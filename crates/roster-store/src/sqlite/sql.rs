@@ -86,6 +86,8 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 pub(crate) struct Where {
     pub(crate) sql: String,
     pub(crate) params: Vec<SqlValue>,
+    /// Departments matching a name prefix, when resolved beforehand.
+    depts: std::collections::HashMap<String, Vec<i64>>,
 }
 
 impl Where {
@@ -100,9 +102,23 @@ impl Where {
     }
 }
 
-/// Compiles a filter; an empty filter is `1`.
-pub(crate) fn compile(filter: &Filter) -> Where {
-    let mut w = Where::default();
+/// The department-name prefixes a filter searches (quick-search words included), lower-cased.
+pub(crate) fn department_prefixes(filter: &Filter) -> Vec<String> {
+    let mut out = Vec::new();
+    for cond in &filter.0 {
+        match cond {
+            Cond::DepartmentName(p) => out.push(p.to_lowercase()),
+            Cond::Find(words) => out.extend(words.iter().map(|w| w.to_lowercase())),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Compiles a filter (an empty one is `1`), with the ids of the departments each prefix matches already looked up:
+/// the query then reads only those departments' members, not every membership.
+pub(crate) fn compile_resolved(filter: &Filter, depts: std::collections::HashMap<String, Vec<i64>>) -> Where {
+    let mut w = Where { depts, ..Where::default() };
     let mut parts = Vec::new();
     for cond in &filter.0 {
         parts.push(compile_cond(&mut w, cond));
@@ -170,6 +186,13 @@ fn find_word(w: &mut Where, word: &str) -> String {
 }
 
 fn dept_name_prefix(w: &mut Where, prefix: &str) -> String {
+    if let Some(ids) = w.depts.get(&prefix.to_lowercase()).cloned() {
+        if ids.is_empty() {
+            return "0".into();
+        }
+        let list = w.placeholders(ids.into_iter().map(SqlValue::Integer));
+        return format!("id IN (SELECT user_id FROM user_departments WHERE dept_id IN ({list}))");
+    }
     let pattern = format!("{}%", escape_like(prefix));
     format!(
         "id IN (SELECT ud.user_id FROM user_departments ud JOIN departments dp ON dp.id = ud.dept_id \
