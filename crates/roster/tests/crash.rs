@@ -81,6 +81,22 @@ async fn worker(client: reqwest::Client, base: String, users: Vec<i64>, ledger: 
                 _ => return,
             }
         }
+        // The same users through `batch`, whose commands share one flush at the end.
+        n += 1;
+        let cmd: serde_json::Map<String, Value> =
+            users.iter().map(|id| (format!("u{id}"), json!(format!("user.update?ID={id}&WORK_PHONE={n}")))).collect();
+        for id in &users {
+            ledger.lock().unwrap().in_flight.insert(*id, n);
+        }
+        match post(&client, &format!("{base}batch"), json!({"halt": 0, "cmd": cmd})).await {
+            Some(v) if v["result"]["result_error"] == json!([]) => {
+                let mut l = ledger.lock().unwrap();
+                for id in &users {
+                    l.acked.insert(*id, n);
+                }
+            }
+            _ => return,
+        }
         let email = format!("r{round}w{w}n{n}@crash.test");
         ledger.lock().unwrap().add_in_flight.push(email.clone());
         let body = json!({"EMAIL": email, "NAME": "C", "UF_DEPARTMENT": 1});
