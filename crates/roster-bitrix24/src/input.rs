@@ -164,6 +164,9 @@ pub fn file_change(code: &str, v: &Json, limits: &FileLimits, image: bool) -> Re
         return Ok(Change::Set(Value::Null));
     }
     let cleaned: String = content.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if cleaned.trim_end_matches('=').is_empty() {
+        return Err(BxError::argument(format!("{code}: the file content is not valid base64"), code));
+    }
     let data = base64::engine::general_purpose::STANDARD
         .decode(cleaned.as_bytes())
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))

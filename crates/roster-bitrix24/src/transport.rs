@@ -62,7 +62,15 @@ pub async fn collect(
     let raw_ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let ctype = raw_ctype.to_ascii_lowercase();
     let from_body = if ctype.starts_with("application/json") || ctype.ends_with("+json") {
-        params::json_body(body).map_err(bad_params)?
+        let map = params::json_body(body).map_err(bad_params)?;
+        let depth = map.values().map(json_depth).max().unwrap_or(0) + 1;
+        if depth > limits.max_depth {
+            return Err(BxError::argument(
+                format!("Invalid request parameters: nested deeper than {} levels", limits.max_depth),
+                "",
+            ));
+        }
+        map
     } else if ctype.starts_with("multipart/form-data") {
         multipart(raw_ctype, body, limits).await?
     } else {
@@ -72,6 +80,15 @@ pub async fn collect(
     };
     params::merge_over(&mut merged, from_body);
     Ok(merged)
+}
+
+/// Nesting depth of a JSON value (serde_json already caps it at 128, so recursion is bounded).
+fn json_depth(v: &Json) -> usize {
+    match v {
+        Json::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Json::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn bad_params(e: params::ParamError) -> BxError {

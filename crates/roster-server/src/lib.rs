@@ -54,7 +54,11 @@ pub async fn prepare(config: &ServeConfig) -> anyhow::Result<Prepared> {
             window: std::time::Duration::from_secs(60),
         },
     };
-    let zbx = ZabbixConfig { version: config.zabbix_version, max_body: config.max_body };
+    let zbx = ZabbixConfig {
+        version: config.zabbix_version,
+        max_body: config.max_body,
+        request_timeout: std::time::Duration::from_secs(config.request_timeout.max(1)),
+    };
     let app = app_with(dir, bx, zbx);
     Ok(Prepared { app, bootstrap })
 }

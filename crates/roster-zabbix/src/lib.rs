@@ -35,6 +35,8 @@ pub struct ZabbixConfig {
     pub version: ApiVersion,
     /// Largest accepted request body in bytes (a larger one reads as no JSON).
     pub max_body: usize,
+    /// Longest a call may take, body included; then an application error.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for ZabbixConfig {
@@ -42,6 +44,7 @@ impl Default for ZabbixConfig {
         ZabbixConfig {
             version: ApiVersion::DEFAULT,
             max_body: 16 * 1024 * 1024,
+            request_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -144,11 +147,22 @@ async fn endpoint(State(zbx): State<Arc<Zabbix>>, req: Request) -> Response {
         bearer: bearer(req.headers()),
         ip: client_ip(&req),
     };
-    // An unreadable or oversized body reads as an empty one: a parse error, as PHP gives.
-    let body = axum::body::to_bytes(req.into_body(), zbx.config.max_body)
-        .await
-        .unwrap_or_default();
-    match envelope::handle(&zbx, &body, &ctx).await {
+    let deadline = zbx.config.request_timeout;
+    let answer = tokio::time::timeout(deadline, async {
+        // An unreadable or oversized body reads as an empty one: a parse error, as PHP gives.
+        let body = axum::body::to_bytes(req.into_body(), zbx.config.max_body).await.unwrap_or_default();
+        envelope::handle(&zbx, &body, &ctx).await
+    })
+    .await
+    .unwrap_or_else(|_| {
+        // A slow client or a call past the deadline: an application error, never silence.
+        envelope::Answer::Body(serde_json::json!({
+            "jsonrpc": "2.0",
+            "error": {"code": -32500, "message": "Application error.", "data": "Request timed out."},
+            "id": null,
+        }))
+    });
+    match answer {
         envelope::Answer::Empty => empty(StatusCode::OK, true),
         envelope::Answer::Fatal => empty(StatusCode::INTERNAL_SERVER_ERROR, false),
         envelope::Answer::Body(json) => {
