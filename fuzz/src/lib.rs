@@ -82,8 +82,22 @@ pub fn bitrix_filter(data: &[u8]) {
 /// enumeration items.
 fn custom_fields() -> Vec<UserField> {
     const TYPES: &[&str] = &[
-        "string", "integer", "double", "boolean", "date", "datetime", "enumeration", "file", "url", "address",
-        "money", "employee", "crm", "crm_status", "iblock_section", "iblock_element",
+        "string",
+        "integer",
+        "double",
+        "boolean",
+        "date",
+        "datetime",
+        "enumeration",
+        "file",
+        "url",
+        "address",
+        "money",
+        "employee",
+        "crm",
+        "crm_status",
+        "iblock_section",
+        "iblock_element",
     ];
     TYPES
         .iter()
@@ -93,7 +107,13 @@ fn custom_fields() -> Vec<UserField> {
             let id = FieldId::new(i as i64 + 1)?;
             let items = (1..=2)
                 .filter_map(|n| {
-                    Some(EnumItem { id: EnumItemId::new(n)?, value: format!("v{n}"), sort: n * 10, def: n == 1, xml_id: format!("x{n}") })
+                    Some(EnumItem {
+                        id: EnumItemId::new(n)?,
+                        value: format!("v{n}"),
+                        sort: n * 10,
+                        def: n == 1,
+                        xml_id: format!("x{n}"),
+                    })
                 })
                 .collect();
             Some(UserField {
@@ -224,12 +244,39 @@ pub fn object_from(data: &[u8]) -> Map<String, Value> {
 
 /// Keys that reach the interesting branches, with filter prefixes.
 const KEYS: &[&str] = &[
-    "ID", "FILTER", "filter", "SORT", "ORDER", "order", "SELECT", "select", "ADMIN_MODE", "FIND", "NAME_SEARCH",
-    "NAME", "LAST_NAME", "EMAIL", "UF_DEPARTMENT", "USER_TYPE", "ACTIVE", "PERSONAL_BIRTHDAY", "DATE_REGISTER",
-    "PERSONAL_PHOTO", "IS_ONLINE", "HAS_DEPARTAMENT", "EXTERNAL_AUTH_ID", "UF_DEPARTMENT_NAME", "UF_USR_DATE",
-    "UF_USR_ENUMERATION", "UF_USR_DOUBLE", "UF_USR_FILE", "UF_USR_MONEY", "start",
+    "ID",
+    "FILTER",
+    "filter",
+    "SORT",
+    "ORDER",
+    "order",
+    "SELECT",
+    "select",
+    "ADMIN_MODE",
+    "FIND",
+    "NAME_SEARCH",
+    "NAME",
+    "LAST_NAME",
+    "EMAIL",
+    "UF_DEPARTMENT",
+    "USER_TYPE",
+    "ACTIVE",
+    "PERSONAL_BIRTHDAY",
+    "DATE_REGISTER",
+    "PERSONAL_PHOTO",
+    "IS_ONLINE",
+    "HAS_DEPARTAMENT",
+    "EXTERNAL_AUTH_ID",
+    "UF_DEPARTMENT_NAME",
+    "UF_USR_DATE",
+    "UF_USR_ENUMERATION",
+    "UF_USR_DOUBLE",
+    "UF_USR_FILE",
+    "UF_USR_MONEY",
+    "start",
 ];
-const PREFIXES: &[&str] = &["", "=", "!", "!=", ">", ">=", "<", "<=", "><", "%", "=%", "!%", "@", "!@", "!=%", "\u{e9}"];
+const PREFIXES: &[&str] =
+    &["", "=", "!", "!=", ">", ">=", "<", "<=", "><", "%", "=%", "!%", "@", "!@", "!=%", "\u{e9}"];
 
 fn arbitrary_key(u: &mut Unstructured) -> arbitrary::Result<String> {
     if u.ratio(1, 5)? {
@@ -248,8 +295,22 @@ pub fn arbitrary_json(u: &mut Unstructured, depth: u32) -> arbitrary::Result<Val
         3 => serde_json::Number::from_f64(u.arbitrary::<f64>()?).map_or(Value::Null, Value::Number),
         4 => Value::String(u.arbitrary()?),
         5 => Value::String(
-            u.choose(&["", "Y", "N", "0", "-1", "1e999", "9223372036854775808", "2024-02-30", "31.12.1999 25:61:00", "*", "UF_*", "%", "false"])?
-                .to_string(),
+            u.choose(&[
+                "",
+                "Y",
+                "N",
+                "0",
+                "-1",
+                "1e999",
+                "9223372036854775808",
+                "2024-02-30",
+                "31.12.1999 25:61:00",
+                "*",
+                "UF_*",
+                "%",
+                "false",
+            ])?
+            .to_string(),
         ),
         6 => {
             let n = u.int_in_range(0..=4)?;

@@ -173,7 +173,8 @@ mod tests {
 
     #[test]
     fn form_encoding_nests_like_php() {
-        let body = encode_form(&json!({"event": "ONUSERADD", "data": {"ID": "5", "UF_DEPARTMENT": [1, 2], "ACTIVE": true}}));
+        let body =
+            encode_form(&json!({"event": "ONUSERADD", "data": {"ID": "5", "UF_DEPARTMENT": [1, 2], "ACTIVE": true}}));
         assert_eq!(body, "event=ONUSERADD&data%5BID%5D=5&data%5BUF_DEPARTMENT%5D%5B0%5D=1&data%5BUF_DEPARTMENT%5D%5B1%5D=2&data%5BACTIVE%5D=1");
         let mut back = Map::new();
         crate::params::decode_form(body.as_bytes(), &mut back, &Default::default()).unwrap();

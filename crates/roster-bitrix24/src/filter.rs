@@ -60,7 +60,9 @@ pub fn filter(params: &Params, vis: Visibility, search: bool, custom: &[UserFiel
                 find = text_of(&value).filter(|s| !s.trim().is_empty());
                 continue;
             }
-            "NAME" | "LAST_NAME" | "SECOND_NAME" | "WORK_POSITION" | "UF_DEPARTMENT_NAME" if search && prefix.is_empty() => {
+            "NAME" | "LAST_NAME" | "SECOND_NAME" | "WORK_POSITION" | "UF_DEPARTMENT_NAME"
+                if search && prefix.is_empty() =>
+            {
                 if let Some(t) = text_of(&value).filter(|s| !s.is_empty()) {
                     name_parts.push((field.to_owned(), t));
                 }

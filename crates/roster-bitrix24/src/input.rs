@@ -180,7 +180,8 @@ pub fn file_change(code: &str, v: &Json, limits: &FileLimits, image: bool) -> Re
             code,
         ));
     }
-    let name = if name.trim().is_empty() { roster_core::credentials::generate_secret(32) } else { sanitize_name(&name) };
+    let name =
+        if name.trim().is_empty() { roster_core::credentials::generate_secret(32) } else { sanitize_name(&name) };
     let content_type = sniff_type(&data, &name).to_owned();
     if image {
         check_image(code, &data, &content_type, limits)?;
@@ -244,7 +245,8 @@ pub fn user_patch(fields: &Map<String, Json>, purpose: Purpose, limits: &FileLim
     for &code in FULL {
         let Some(raw) = fields.get(code) else { continue };
         if code == "UF_DEPARTMENT" {
-            let mut ids = int_list(raw).ok_or_else(|| BxError::core("UF_DEPARTMENT must be a list of department ids"))?;
+            let mut ids =
+                int_list(raw).ok_or_else(|| BxError::core("UF_DEPARTMENT must be a list of department ids"))?;
             ids.sort_unstable();
             ids.dedup();
             if ids.len() > crate::filter::MAX_FILTER_VALUES {
@@ -310,7 +312,9 @@ mod tests {
         for t in [json!("Y"), json!(true), json!(1), json!("1"), json!("yes")] {
             assert!(truthy(&t), "{t}");
         }
-        for f in [json!("N"), json!(false), json!(0), json!("0"), json!(""), json!("false"), json!("False"), json!(null)] {
+        for f in
+            [json!("N"), json!(false), json!(0), json!("0"), json!(""), json!("false"), json!("False"), json!(null)]
+        {
             assert!(!truthy(&f), "{f}");
         }
     }
@@ -343,15 +347,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(file_change("PERSONAL_PHOTO", &json!(""), &FileLimits::default(), true).unwrap(), Change::Set(Value::Null));
-        assert_eq!(file_change("PERSONAL_PHOTO", &json!(["x.png", ""]), &FileLimits::default(), true).unwrap(), Change::Set(Value::Null));
-        assert!(file_change("PERSONAL_PHOTO", &json!(["x.png", "!!!not base64"]), &FileLimits::default(), true).is_err());
+        assert_eq!(
+            file_change("PERSONAL_PHOTO", &json!(""), &FileLimits::default(), true).unwrap(),
+            Change::Set(Value::Null)
+        );
+        assert_eq!(
+            file_change("PERSONAL_PHOTO", &json!(["x.png", ""]), &FileLimits::default(), true).unwrap(),
+            Change::Set(Value::Null)
+        );
+        assert!(
+            file_change("PERSONAL_PHOTO", &json!(["x.png", "!!!not base64"]), &FileLimits::default(), true).is_err()
+        );
         assert!(file_change("PERSONAL_PHOTO", &json!(5), &FileLimits::default(), true).is_err());
         let not_image = base64::engine::general_purpose::STANDARD.encode(b"plain text");
         let e = file_change("PERSONAL_PHOTO", &json!(["x.png", not_image]), &FileLimits::default(), true).unwrap_err();
         assert!(e.description.contains("not an image"), "{}", e.description);
         let tiny = FileLimits { max_bytes: 3, max_pixels: 1 };
-        assert!(file_change("PERSONAL_PHOTO", &json!(["a.png", png]), &tiny, false).unwrap_err().description.contains("larger"));
+        assert!(file_change("PERSONAL_PHOTO", &json!(["a.png", png]), &tiny, false)
+            .unwrap_err()
+            .description
+            .contains("larger"));
     }
 
     #[test]

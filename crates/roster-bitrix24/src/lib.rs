@@ -15,8 +15,8 @@ pub mod methods;
 pub mod oauth;
 pub mod operating;
 pub mod params;
-pub mod ratelimit;
 pub mod php_json;
+pub mod ratelimit;
 pub mod transport;
 pub mod uf;
 pub mod xml;
@@ -280,7 +280,9 @@ fn auth_error(e: AuthError) -> BxError {
         AuthError::Expired => {
             BxError::new(StatusCode::UNAUTHORIZED, "expired_token", "The access token provided has expired")
         }
-        AuthError::AppNotFound => BxError::new(StatusCode::UNAUTHORIZED, "APPLICATION_NOT_FOUND", "Application not found"),
+        AuthError::AppNotFound => {
+            BxError::new(StatusCode::UNAUTHORIZED, "APPLICATION_NOT_FOUND", "Application not found")
+        }
         AuthError::UserAccess => BxError::new(
             StatusCode::FORBIDDEN,
             "user_access_error",

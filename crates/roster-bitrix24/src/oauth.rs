@@ -36,11 +36,9 @@ pub async fn token(State(bx): State<Arc<Bitrix>>, req: Request) -> Response {
         Ok(t) => (StatusCode::OK, axum::Json(token_json(&t, &base))).into_response(),
         Err(GrantError::InvalidClient) => grant_error(StatusCode::UNAUTHORIZED, "invalid_client", "Invalid client"),
         Err(GrantError::InvalidGrant) => grant_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid grant"),
-        Err(GrantError::UserAccess) => grant_error(
-            StatusCode::FORBIDDEN,
-            "user_access_error",
-            "The user does not have access to the application.",
-        ),
+        Err(GrantError::UserAccess) => {
+            grant_error(StatusCode::FORBIDDEN, "user_access_error", "The user does not have access to the application.")
+        }
     }
 }
 

@@ -25,10 +25,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_depth: 64,
-            max_vars: 10_000,
-        }
+        Limits { max_depth: 64, max_vars: 10_000 }
     }
 }
 
@@ -67,11 +64,7 @@ pub enum ParamError {
 /// [`ParamError::InvalidUtf8`] when a decoded key or value is not UTF-8,
 /// [`ParamError::TooDeep`] when a key nests deeper than `limits.max_depth`,
 /// [`ParamError::TooManyVars`] when there are more than `limits.max_vars` pairs.
-pub fn decode_form(
-    input: &[u8],
-    into: &mut Map<String, Value>,
-    limits: &Limits,
-) -> Result<(), ParamError> {
+pub fn decode_form(input: &[u8], into: &mut Map<String, Value>, limits: &Limits) -> Result<(), ParamError> {
     let max_depth = limits.max_depth.min(HARD_MAX_DEPTH);
     let mut top = Container::default();
     let mut count: usize = 0;
@@ -89,8 +82,7 @@ pub fn decode_form(
         let raw_key = halves.next().unwrap_or_default();
         let raw_value = halves.next().unwrap_or_default();
         let key = String::from_utf8(url_decode(raw_key)).map_err(|_| ParamError::InvalidUtf8)?;
-        let value =
-            String::from_utf8(url_decode(raw_value)).map_err(|_| ParamError::InvalidUtf8)?;
+        let value = String::from_utf8(url_decode(raw_value)).map_err(|_| ParamError::InvalidUtf8)?;
         if let Some(parsed) = parse_key(&key, max_depth)? {
             assign(&mut top, into, parsed, value);
         }
@@ -135,10 +127,7 @@ fn url_decode(input: &[u8]) -> Vec<u8> {
         rest = tail;
         match b {
             b'+' => out.push(b' '),
-            b'%' => match (
-                tail.first().and_then(|&h| hex_value(h)),
-                tail.get(1).and_then(|&l| hex_value(l)),
-            ) {
+            b'%' => match (tail.first().and_then(|&h| hex_value(h)), tail.get(1).and_then(|&l| hex_value(l))) {
                 (Some(h), Some(l)) => {
                     out.push((h << 4) | l);
                     rest = tail.get(2..).unwrap_or_default();
@@ -182,10 +171,7 @@ fn parse_key(key: &str, max_depth: usize) -> Result<Option<ParsedKey>, ParamErro
         None => (key, None),
     };
     // Spaces and dots are not allowed in a PHP variable name.
-    let mut name: String = head
-        .chars()
-        .map(|c| if c == ' ' || c == '.' { '_' } else { c })
-        .collect();
+    let mut name: String = head.chars().map(|c| if c == ' ' || c == '.' { '_' } else { c }).collect();
     for prefix in ["__Host-", "__Secure-"] {
         if name.starts_with(prefix) && !key.starts_with(prefix) {
             return Ok(None);
@@ -202,9 +188,7 @@ fn parse_key(key: &str, max_depth: usize) -> Result<Option<ParsedKey>, ParamErro
             return Err(ParamError::TooDeep);
         }
         // One leading whitespace byte (C `isspace`) before `]` still means "append".
-        let probe = inner
-            .strip_prefix([' ', '\t', '\n', '\u{b}', '\u{c}', '\r'])
-            .unwrap_or(inner);
+        let probe = inner.strip_prefix([' ', '\t', '\n', '\u{b}', '\u{c}', '\r']).unwrap_or(inner);
         let after_close = if let Some(after) = probe.strip_prefix(']') {
             segments.push(None);
             after
@@ -383,25 +367,11 @@ impl Container {
 
     /// A JSON array when the keys are exactly "0".."n-1" in order, else an object.
     fn into_value(self) -> Value {
-        let is_list = self
-            .entries
-            .iter()
-            .enumerate()
-            .all(|(i, (k, _))| is_index(k, i));
+        let is_list = self.entries.iter().enumerate().all(|(i, (k, _))| is_index(k, i));
         if is_list {
-            Value::Array(
-                self.entries
-                    .into_iter()
-                    .map(|(_, n)| n.into_value())
-                    .collect(),
-            )
+            Value::Array(self.entries.into_iter().map(|(_, n)| n.into_value()).collect())
         } else {
-            Value::Object(
-                self.entries
-                    .into_iter()
-                    .map(|(k, n)| (k, n.into_value()))
-                    .collect(),
-            )
+            Value::Object(self.entries.into_iter().map(|(k, n)| (k, n.into_value())).collect())
         }
     }
 }
@@ -425,9 +395,7 @@ fn is_index(key: &str, i: usize) -> bool {
     let bytes = key.as_bytes();
     match bytes.first() {
         Some(b'0') => bytes.len() == 1 && i == 0,
-        Some(b) if b.is_ascii_digit() => {
-            bytes.iter().all(u8::is_ascii_digit) && key.parse::<usize>().ok() == Some(i)
-        }
+        Some(b) if b.is_ascii_digit() => bytes.iter().all(u8::is_ascii_digit) && key.parse::<usize>().ok() == Some(i),
         _ => false,
     }
 }
@@ -465,10 +433,7 @@ mod tests {
         assert_eq!(decode("q=a+b%20c%2Bd%26e%3Df"), json!({"q":"a b c+d&e=f"}));
         assert_eq!(decode("t=%D0%9F%D1%80%D0%B8"), json!({"t":"При"}));
         // Broken percent sequences stay literal.
-        assert_eq!(
-            decode("%zz=%&b=%4&c=%4g"),
-            json!({"%zz":"%","b":"%4","c":"%4g"})
-        );
+        assert_eq!(decode("%zz=%&b=%4&c=%4g"), json!({"%zz":"%","b":"%4","c":"%4g"}));
         assert_eq!(decode("v=%00x"), json!({"v":"\u{0}x"}));
     }
 
@@ -483,10 +448,7 @@ mod tests {
     #[test]
     fn bracket_examples() {
         assert_eq!(decode("FIELDS[NAME]=x"), json!({"FIELDS":{"NAME":"x"}}));
-        assert_eq!(
-            decode("select[]=ID&select[]=NAME"),
-            json!({"select":["ID","NAME"]})
-        );
+        assert_eq!(decode("select[]=ID&select[]=NAME"), json!({"select":["ID","NAME"]}));
         assert_eq!(decode("a[0][b]=1"), json!({"a":[{"b":"1"}]}));
         assert_eq!(decode("fields[UF_X][]=1"), json!({"fields":{"UF_X":["1"]}}));
         assert_eq!(decode("filter%5B%3EID%5D=5"), json!({"filter":{">ID":"5"}}));
@@ -494,10 +456,7 @@ mod tests {
             decode("FIELDS[PHONE][0][VALUE]=1&FIELDS[PHONE][0][VALUE_TYPE]=WORK"),
             json!({"FIELDS":{"PHONE":[{"VALUE":"1","VALUE_TYPE":"WORK"}]}})
         );
-        assert_eq!(
-            decode("a[][b]=1&a[][b]=2"),
-            json!({"a":[{"b":"1"},{"b":"2"}]})
-        );
+        assert_eq!(decode("a[][b]=1&a[][b]=2"), json!({"a":[{"b":"1"},{"b":"2"}]}));
     }
 
     #[test]
@@ -523,10 +482,7 @@ mod tests {
         assert_eq!(decode("=1&[a]=2&+=3&[]=4&b=5"), json!({"b":"5"}));
         assert_eq!(decode("%00a=1"), json!({}));
         // Names that only mangling turned into cookie-prefix names are dropped.
-        assert_eq!(
-            decode("_.Host-x=1&..Secure-y=2&__Host-z=3"),
-            json!({"__Host-z":"3"})
-        );
+        assert_eq!(decode("_.Host-x=1&..Secure-y=2&__Host-z=3"), json!({"__Host-z":"3"}));
         assert_eq!(decode("__Host[x=1"), json!({"__Host_x":"1"}));
     }
 
@@ -553,29 +509,17 @@ mod tests {
     #[test]
     fn append_indices_follow_php() {
         assert_eq!(decode("a[5]=x&a[]=y"), json!({"a":{"5":"x","6":"y"}}));
-        assert_eq!(
-            decode("a[]=x&a[]=y&a[5]=z&a[]=w"),
-            json!({"a":{"0":"x","1":"y","5":"z","6":"w"}})
-        );
+        assert_eq!(decode("a[]=x&a[]=y&a[5]=z&a[]=w"), json!({"a":{"0":"x","1":"y","5":"z","6":"w"}}));
         assert_eq!(decode("a[x]=1&a[]=2"), json!({"a":{"x":"1","0":"2"}}));
         // PHP >= 8.3: the next index after a negative key is key + 1.
         assert_eq!(decode("a[-5]=x&a[]=y"), json!({"a":{"-5":"x","-4":"y"}}));
         // Non-canonical numbers are string keys and do not move the index.
         assert_eq!(decode("a[05]=x&a[]=y"), json!({"a":{"05":"x","0":"y"}}));
-        assert_eq!(
-            decode("a[-0]=x&a[%2B1]=y&a[]=z"),
-            json!({"a":{"-0":"x","+1":"y","0":"z"}})
-        );
+        assert_eq!(decode("a[-0]=x&a[%2B1]=y&a[]=z"), json!({"a":{"-0":"x","+1":"y","0":"z"}}));
         // No index after i64::MAX: the append is dropped.
-        assert_eq!(
-            decode("a[9223372036854775807]=x&a[]=y&a[][b]=z"),
-            json!({"a":{"9223372036854775807":"x"}})
-        );
+        assert_eq!(decode("a[9223372036854775807]=x&a[]=y&a[][b]=z"), json!({"a":{"9223372036854775807":"x"}}));
         // Out of range numbers are string keys.
-        assert_eq!(
-            decode("a[9223372036854775808]=x&a[]=y"),
-            json!({"a":{"9223372036854775808":"x","0":"y"}})
-        );
+        assert_eq!(decode("a[9223372036854775808]=x&a[]=y"), json!({"a":{"9223372036854775808":"x","0":"y"}}));
     }
 
     #[test]
@@ -604,31 +548,19 @@ mod tests {
         let mut map = Map::new();
         assert!(decode_form(ok.as_bytes(), &mut map, &Limits::default()).is_ok());
         let deep = format!("a{}=1", "[x]".repeat(65));
-        assert_eq!(
-            decode_err(deep.as_bytes(), &Limits::default()),
-            ParamError::TooDeep
-        );
+        assert_eq!(decode_err(deep.as_bytes(), &Limits::default()), ParamError::TooDeep);
 
-        let tight = Limits {
-            max_depth: 1,
-            ..Limits::default()
-        };
+        let tight = Limits { max_depth: 1, ..Limits::default() };
         assert_eq!(decode_err(b"a[b][c]=1", &tight), ParamError::TooDeep);
         // PHP counts the unterminated group too.
         assert_eq!(decode_err(b"a[b][c=1", &tight), ParamError::TooDeep);
-        let zero = Limits {
-            max_depth: 0,
-            ..Limits::default()
-        };
+        let zero = Limits { max_depth: 0, ..Limits::default() };
         assert_eq!(decode_err(b"a[]=1", &zero), ParamError::TooDeep);
         let mut map = Map::new();
         assert!(decode_form(b"a=1", &mut map, &zero).is_ok());
 
         // The hard cap applies even with a huge configured limit.
-        let huge = Limits {
-            max_depth: usize::MAX,
-            ..Limits::default()
-        };
+        let huge = Limits { max_depth: usize::MAX, ..Limits::default() };
         let very_deep = format!("a{}=1", "[]".repeat(HARD_MAX_DEPTH + 1));
         assert_eq!(decode_err(very_deep.as_bytes(), &huge), ParamError::TooDeep);
         let at_cap = format!("a{}=1", "[]".repeat(HARD_MAX_DEPTH));
@@ -638,25 +570,16 @@ mod tests {
 
     #[test]
     fn var_limit() {
-        let l = Limits {
-            max_vars: 3,
-            ..Limits::default()
-        };
+        let l = Limits { max_vars: 3, ..Limits::default() };
         let mut map = Map::new();
         assert!(decode_form(b"a=1&&b=2&c=3&", &mut map, &l).is_ok());
         assert_eq!(decode_err(b"a=1&b=2&c=3&d=4", &l), ParamError::TooManyVars);
         let many = vec!["x[]=1"; 10_001].join("&");
-        assert_eq!(
-            decode_err(many.as_bytes(), &Limits::default()),
-            ParamError::TooManyVars
-        );
+        assert_eq!(decode_err(many.as_bytes(), &Limits::default()), ParamError::TooManyVars);
         let enough = vec!["x[]=1"; 10_000].join("&");
         let mut map = Map::new();
         assert!(decode_form(enough.as_bytes(), &mut map, &Limits::default()).is_ok());
-        assert_eq!(
-            map.get("x").and_then(Value::as_array).map(Vec::len),
-            Some(10_000)
-        );
+        assert_eq!(map.get("x").and_then(Value::as_array).map(Vec::len), Some(10_000));
     }
 
     #[test]
@@ -666,10 +589,7 @@ mod tests {
         map.insert("b".into(), json!({"k":"v"}));
         map.insert("c".into(), json!("keep"));
         decode_form(b"a[]=y&b[z]=w&d=new&b[k]=v2", &mut map, &Limits::default()).expect("ok");
-        assert_eq!(
-            Value::Object(map),
-            json!({"a":["x","y"],"b":{"k":"v2","z":"w"},"c":"keep","d":"new"})
-        );
+        assert_eq!(Value::Object(map), json!({"a":["x","y"],"b":{"k":"v2","z":"w"},"c":"keep","d":"new"}));
     }
 
     #[test]
@@ -688,10 +608,7 @@ mod tests {
         let mut top = Map::new();
         decode_form(b"a[y]=9&c=4&d=5", &mut top, &Limits::default()).expect("ok");
         merge_over(&mut base, top);
-        assert_eq!(
-            Value::Object(base),
-            json!({"a":{"y":"9"},"b":"2","c":"4","d":"5"})
-        );
+        assert_eq!(Value::Object(base), json!({"a":{"y":"9"},"b":"2","c":"4","d":"5"}));
     }
 
     #[test]
@@ -713,34 +630,16 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let deep = format!("{}{}", "{\"a\":".repeat(200), "}".repeat(200));
-        assert!(matches!(
-            json_body(deep.as_bytes()),
-            Err(ParamError::MalformedJson(_))
-        ));
+        assert!(matches!(json_body(deep.as_bytes()), Err(ParamError::MalformedJson(_))));
     }
 
     #[test]
     fn error_texts() {
-        assert_eq!(
-            ParamError::InvalidUtf8.to_string(),
-            "request parameters are not valid UTF-8"
-        );
-        assert_eq!(
-            ParamError::TooDeep.to_string(),
-            "request parameter nesting level exceeded"
-        );
-        assert_eq!(
-            ParamError::TooManyVars.to_string(),
-            "too many request parameters"
-        );
-        assert_eq!(
-            ParamError::NotAnObject.to_string(),
-            "request body must be a JSON object"
-        );
-        assert_eq!(
-            ParamError::MalformedJson("x".into()).to_string(),
-            "malformed JSON in request body: x"
-        );
+        assert_eq!(ParamError::InvalidUtf8.to_string(), "request parameters are not valid UTF-8");
+        assert_eq!(ParamError::TooDeep.to_string(), "request parameter nesting level exceeded");
+        assert_eq!(ParamError::TooManyVars.to_string(), "too many request parameters");
+        assert_eq!(ParamError::NotAnObject.to_string(), "request body must be a JSON object");
+        assert_eq!(ParamError::MalformedJson("x".into()).to_string(), "malformed JSON in request body: x");
     }
 
     #[test]
@@ -748,18 +647,7 @@ mod tests {
         assert_eq!(php_int_key("0"), Some(0));
         assert_eq!(php_int_key("-7"), Some(-7));
         assert_eq!(php_int_key("-9223372036854775808"), Some(i64::MIN));
-        for k in [
-            "",
-            "-",
-            "-0",
-            "00",
-            "01",
-            "+1",
-            " 1",
-            "1 ",
-            "1.0",
-            "9223372036854775808",
-        ] {
+        for k in ["", "-", "-0", "00", "01", "+1", " 1", "1 ", "1.0", "9223372036854775808"] {
             assert_eq!(php_int_key(k), None, "{k:?}");
         }
         assert!(is_index("0", 0) && is_index("10", 10));
@@ -777,10 +665,7 @@ mod tests {
 
     fn dedup(entries: Vec<(String, Tree)>) -> Vec<(String, Tree)> {
         let mut seen = std::collections::HashSet::new();
-        entries
-            .into_iter()
-            .filter(|(k, _)| seen.insert(k.clone()))
-            .collect()
+        entries.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect()
     }
 
     /// Keys allowed inside brackets: non-empty, not one whitespace byte, no `]`, no NUL.
@@ -818,21 +703,12 @@ mod tests {
     }
 
     fn is_list(entries: &[(String, Tree)]) -> bool {
-        entries
-            .iter()
-            .enumerate()
-            .all(|(i, (k, _))| *k == i.to_string())
+        entries.iter().enumerate().all(|(i, (k, _))| *k == i.to_string())
     }
 
     /// PHP-style encoder: `top[k1][k2]=v`, brackets literal or percent-encoded,
     /// lists of leaves optionally as `[]`.
-    fn encode(
-        prefix: &str,
-        tree: &Tree,
-        pct_brackets: bool,
-        use_append: bool,
-        out: &mut Vec<String>,
-    ) {
+    fn encode(prefix: &str, tree: &Tree, pct_brackets: bool, use_append: bool, out: &mut Vec<String>) {
         match tree {
             Tree::Leaf(v) => {
                 let mut pair = format!("{prefix}=");
@@ -840,11 +716,7 @@ mod tests {
                 out.push(pair);
             }
             Tree::Map(entries) => {
-                let (open, close) = if pct_brackets {
-                    ("%5B", "%5D")
-                } else {
-                    ("[", "]")
-                };
+                let (open, close) = if pct_brackets { ("%5B", "%5D") } else { ("[", "]") };
                 let append = use_append && is_list(entries);
                 for (k, child) in entries {
                     let mut p = format!("{prefix}{open}");
@@ -861,15 +733,8 @@ mod tests {
     fn expected(tree: &Tree) -> Value {
         match tree {
             Tree::Leaf(v) => Value::String(v.clone()),
-            Tree::Map(entries) if is_list(entries) => {
-                Value::Array(entries.iter().map(|(_, t)| expected(t)).collect())
-            }
-            Tree::Map(entries) => Value::Object(
-                entries
-                    .iter()
-                    .map(|(k, t)| (k.clone(), expected(t)))
-                    .collect(),
-            ),
+            Tree::Map(entries) if is_list(entries) => Value::Array(entries.iter().map(|(_, t)| expected(t)).collect()),
+            Tree::Map(entries) => Value::Object(entries.iter().map(|(k, t)| (k.clone(), expected(t))).collect()),
         }
     }
 

@@ -76,14 +76,7 @@ impl Formatter for PhpFormatter {
             CharEscape::Tab => b"\\t",
             CharEscape::AsciiControl(byte) => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                let buf = [
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(byte >> 4)],
-                    HEX[usize::from(byte & 0x0F)],
-                ];
+                let buf = [b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0x0F)]];
                 return writer.write_all(&buf);
             }
         };
@@ -103,20 +96,14 @@ mod tests {
 
     #[test]
     fn brief_example() {
-        assert_eq!(
-            enc(&json!({"a":"The 'X' <b>&/"})),
-            r#"{"a":"The \u0027X\u0027 \u003Cb\u003E\u0026\/"}"#
-        );
+        assert_eq!(enc(&json!({"a":"The 'X' <b>&/"})), r#"{"a":"The \u0027X\u0027 \u003Cb\u003E\u0026\/"}"#);
     }
 
     #[test]
     fn quotes_backslashes_and_controls() {
         assert_eq!(enc(&json!("say \"hi\"")), r#""say \u0022hi\u0022""#);
         assert_eq!(enc(&json!("a\\b")), r#""a\\b""#);
-        assert_eq!(
-            enc(&json!("\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}")),
-            "\"\\b\\f\\n\\r\\t\\u0000\\u001f\u{7f}\""
-        );
+        assert_eq!(enc(&json!("\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}")), "\"\\b\\f\\n\\r\\t\\u0000\\u001f\u{7f}\"");
         assert_eq!(enc(&json!("http://x.y/z")), r#""http:\/\/x.y\/z""#);
     }
 
@@ -156,9 +143,7 @@ mod tests {
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
             any::<String>().prop_map(Value::String),
             "[<>&'\"/\\\\\u{2028}\u{2029}a\n\u{1}é]{0,12}".prop_map(Value::String),
         ];

@@ -98,13 +98,16 @@ fn bad_params(e: params::ParamError) -> BxError {
 /// Multipart fields become parameters (PHP-style names); a file part becomes the
 /// `[filename, base64]` pair that the file fields take.
 async fn multipart(ctype: &str, body: &[u8], limits: &Limits) -> Result<Map<String, Json>, BxError> {
-    let boundary = multer::parse_boundary(ctype).map_err(|e| BxError::argument(format!("Bad multipart body: {e}"), ""))?;
+    let boundary =
+        multer::parse_boundary(ctype).map_err(|e| BxError::argument(format!("Bad multipart body: {e}"), ""))?;
     let data = bytes::Bytes::copy_from_slice(body);
     let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(data) });
     let mut mp = multer::Multipart::new(stream, boundary);
     let mut pairs = String::new();
     let mut files: Vec<(String, Json)> = Vec::new();
-    while let Some(field) = mp.next_field().await.map_err(|e| BxError::argument(format!("Bad multipart body: {e}"), ""))? {
+    while let Some(field) =
+        mp.next_field().await.map_err(|e| BxError::argument(format!("Bad multipart body: {e}"), ""))?
+    {
         let name = field.name().unwrap_or_default().to_owned();
         let file_name = field.file_name().map(str::to_owned);
         let content = field.bytes().await.map_err(|e| BxError::argument(format!("Bad multipart body: {e}"), ""))?;
@@ -135,8 +138,18 @@ async fn multipart(ctype: &str, body: &[u8], limits: &Limits) -> Result<Map<Stri
 
 /// Parameters the server consumes or ignores before a method sees the rest.
 pub const RESERVED: &[&str] = &[
-    "auth", "access_token", "aplogin", "ap", "state", "token", "auth_connector", "bx24_request_id",
-    "bx24_sdk_ver", "bx24_sdk_type", "__order", "start",
+    "auth",
+    "access_token",
+    "aplogin",
+    "ap",
+    "state",
+    "token",
+    "auth_connector",
+    "bx24_request_id",
+    "bx24_sdk_ver",
+    "bx24_sdk_type",
+    "__order",
+    "start",
 ];
 
 #[cfg(test)]

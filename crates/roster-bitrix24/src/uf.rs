@@ -60,13 +60,18 @@ pub fn value_of(field: &UserField, raw: &Json) -> Result<Option<CustomValue>, St
             CustomValue::number(id as f64, id.to_string())
         }
         FieldType::Employee | FieldType::IblockSection | FieldType::IblockElement => {
-            let id = t.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| format!("Field {name} takes an ID, not {t:?}"))?;
+            let id = t
+                .parse::<i64>()
+                .ok()
+                .filter(|i| *i > 0)
+                .ok_or_else(|| format!("Field {name} takes an ID, not {t:?}"))?;
             CustomValue::number(id as f64, id.to_string())
         }
         FieldType::Money => {
             let (amount, currency) = t.split_once('|').unwrap_or((t, ""));
             let ok_amount = amount.parse::<f64>().is_ok_and(f64::is_finite);
-            let ok_cur = currency.is_empty() || (currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()));
+            let ok_cur =
+                currency.is_empty() || (currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()));
             if !(ok_amount && ok_cur) {
                 return Err(format!("Field {name} takes an amount like \"100.50|USD\", not {t:?}"));
             }
@@ -217,10 +222,7 @@ pub fn emptied_file_field<'a>(
                 let kept = if *replace {
                     0
                 } else {
-                    user.custom(f.id)
-                        .iter()
-                        .filter(|v| !remove.iter().any(|r| r.to_string() == v.text))
-                        .count()
+                    user.custom(f.id).iter().filter(|v| !remove.iter().any(|r| r.to_string() == v.text)).count()
                 };
                 kept + add.len() == 0
             }
@@ -242,7 +244,12 @@ pub fn mandatory_message(field: &UserField, lang: &str) -> String {
 }
 
 /// Output of one field's values in a user object; None when it has none.
-pub fn to_json(field: &UserField, values: &[CustomValue], user: UserId, file_url: &dyn Fn(FileId) -> Option<String>) -> Option<Json> {
+pub fn to_json(
+    field: &UserField,
+    values: &[CustomValue],
+    user: UserId,
+    file_url: &dyn Fn(FileId) -> Option<String>,
+) -> Option<Json> {
     if values.is_empty() {
         return None;
     }
@@ -276,7 +283,9 @@ pub fn condition(field: &UserField, op: Op, value: &Json) -> Cond {
                 None => return Cond::Never,
             },
             // Text patterns keep their wildcards; typed values must parse.
-            (_, _) if !numeric && field.type_id != FieldType::Date => values.push(CustomValue::text(text_of(r).unwrap_or_default())),
+            (_, _) if !numeric && field.type_id != FieldType::Date => {
+                values.push(CustomValue::text(text_of(r).unwrap_or_default()))
+            }
             _ => match value_of(field, r) {
                 Ok(Some(v)) => values.push(v),
                 Ok(None) if raws.len() == 1 => {

@@ -55,11 +55,7 @@ fn push_children<'a>(stack: &mut Vec<Step<'a>>, value: &'a Value) -> bool {
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter().rev() {
-                let name = if is_xml_name(key) {
-                    key.as_str()
-                } else {
-                    "item"
-                };
+                let name = if is_xml_name(key) { key.as_str() } else { "item" };
                 stack.push(Step::Open(name, child));
             }
             true
@@ -154,9 +150,7 @@ mod tests {
     /// elements with valid names and no attributes, text without raw `<`, and
     /// only known entity or character references.
     fn well_formed(xml: &str) -> Result<(), String> {
-        let mut rest = xml
-            .strip_prefix("<?xml version=\"1.0\" encoding=\"utf-8\"?>")
-            .ok_or("missing prolog")?;
+        let mut rest = xml.strip_prefix("<?xml version=\"1.0\" encoding=\"utf-8\"?>").ok_or("missing prolog")?;
         let mut open: Vec<&str> = Vec::new();
         let mut seen_root = false;
         while !rest.is_empty() {
@@ -278,10 +272,7 @@ mod tests {
         assert_eq!(render(&json!(true)), doc("1"));
         assert_eq!(render(&json!(null)), doc(""));
         assert_eq!(render(&json!(-7)), doc("-7"));
-        assert_eq!(
-            render(&json!([1, [2]])),
-            doc("<item>1</item><item><item>2</item></item>")
-        );
+        assert_eq!(render(&json!([1, [2]])), doc("<item>1</item><item><item>2</item></item>"));
         assert_eq!(render(&json!({})), doc(""));
     }
 
@@ -329,11 +320,8 @@ mod tests {
         leaf.prop_recursive(4, 48, 5, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                prop::collection::vec(
-                    (prop_oneof!["[a-z_][a-z0-9]{0,3}", any::<String>()], inner),
-                    0..5
-                )
-                .prop_map(|e| Value::Object(e.into_iter().collect())),
+                prop::collection::vec((prop_oneof!["[a-z_][a-z0-9]{0,3}", any::<String>()], inner), 0..5)
+                    .prop_map(|e| Value::Object(e.into_iter().collect())),
             ]
         })
     }

@@ -22,18 +22,10 @@ pub enum Error {
     },
     /// No complete answer within the timeout, on every attempt.
     #[error("no answer from {url} within {after:?} (after {attempts} attempt(s))")]
-    Timeout {
-        url: String,
-        after: Duration,
-        attempts: u32,
-    },
+    Timeout { url: String, after: Duration, attempts: u32 },
     /// The server answered, but not with JSON (a proxy's or web server's error page).
     #[error("{url} answered HTTP {status} with a body that is not JSON: {snippet:?}")]
-    NotJson {
-        url: String,
-        status: u16,
-        snippet: String,
-    },
+    NotJson { url: String, status: u16, snippet: String },
     /// The server answered with its protocol's error (boxed: it carries the whole body).
     #[error(transparent)]
     Api(Box<ApiError>),
@@ -97,26 +89,16 @@ impl ApiError {
         let err = body.get("error")?;
         let (code, description) = match err {
             Value::String(code) => {
-                let desc = body
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let desc = body.get("error_description").and_then(Value::as_str).unwrap_or_default();
                 (code.clone(), desc.to_string())
             }
-            Value::Object(o) => (
-                o.get("code").map(scalar).unwrap_or_default(),
-                o.get("message").map(scalar).unwrap_or_default(),
-            ),
+            Value::Object(o) => {
+                (o.get("code").map(scalar).unwrap_or_default(), o.get("message").map(scalar).unwrap_or_default())
+            }
             Value::Null => return None,
             other => (scalar(other), String::new()),
         };
-        Some(ApiError {
-            method: method.to_string(),
-            status,
-            code,
-            description,
-            body: body.clone(),
-        })
+        Some(ApiError { method: method.to_string(), status, code, description, body: body.clone() })
     }
 
     /// Reads a Zabbix JSON-RPC error member; `None` when the body carries none.
@@ -124,27 +106,14 @@ impl ApiError {
         let err = body.get("error")?.as_object()?;
         let message = err.get("message").map(scalar).unwrap_or_default();
         let data = err.get("data").map(scalar).unwrap_or_default();
-        let description = if data.is_empty() {
-            message
-        } else {
-            format!("{message} {data}")
-        };
+        let description = if data.is_empty() { message } else { format!("{message} {data}") };
         let code = err.get("code").map(scalar).unwrap_or_default();
-        Some(ApiError {
-            method: method.to_string(),
-            status,
-            code,
-            description,
-            body: body.clone(),
-        })
+        Some(ApiError { method: method.to_string(), status, code, description, body: body.clone() })
     }
 
     /// True for the codes a client should wait out and retry.
     pub fn is_rate_limit(&self) -> bool {
-        matches!(
-            self.code.as_str(),
-            "QUERY_LIMIT_EXCEEDED" | "OPERATION_TIME_LIMIT"
-        )
+        matches!(self.code.as_str(), "QUERY_LIMIT_EXCEEDED" | "OPERATION_TIME_LIMIT")
     }
 }
 
@@ -165,26 +134,17 @@ mod tests {
     fn reads_both_protocols() {
         let b = json!({"error": "NO_AUTH_FOUND", "error_description": "Wrong authorization data"});
         let e = ApiError::from_bitrix("user.get", 401, &b).unwrap();
-        assert_eq!(
-            e.to_string(),
-            "user.get: NO_AUTH_FOUND: Wrong authorization data (HTTP 401)"
-        );
+        assert_eq!(e.to_string(), "user.get: NO_AUTH_FOUND: Wrong authorization data (HTTP 401)");
         let e = ApiError::from_bitrix(
             "user.userfield.add",
             400,
             &json!({"error": "", "error_description": "Access denied."}),
         )
         .unwrap();
-        assert_eq!(
-            e.to_string(),
-            "user.userfield.add: Access denied. (HTTP 400)"
-        );
+        assert_eq!(e.to_string(), "user.userfield.add: Access denied. (HTTP 400)");
         assert!(ApiError::from_bitrix("user.get", 200, &json!({"result": []})).is_none());
         let z = json!({"jsonrpc": "2.0", "error": {"code": -32602, "message": "Invalid params.", "data": "Not authorized."}, "id": 1});
         let e = ApiError::from_zabbix("user.get", 200, &z).unwrap();
-        assert_eq!(
-            (e.code.as_str(), e.description.as_str()),
-            ("-32602", "Invalid params. Not authorized.")
-        );
+        assert_eq!((e.code.as_str(), e.description.as_str()), ("-32602", "Invalid params. Not authorized."));
     }
 }

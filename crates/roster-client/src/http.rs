@@ -37,21 +37,12 @@ impl Reply {
 
     /// The value of a header, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     fn retryable(&self) -> bool {
-        let code = self
-            .body
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        self.status >= 500
-            || self.status == 429
-            || matches!(code, "QUERY_LIMIT_EXCEEDED" | "OPERATION_TIME_LIMIT")
+        let code = self.body.get("error").and_then(Value::as_str).unwrap_or_default();
+        self.status >= 500 || self.status == 429 || matches!(code, "QUERY_LIMIT_EXCEEDED" | "OPERATION_TIME_LIMIT")
     }
 }
 
@@ -75,9 +66,7 @@ impl Http {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| Error::Config(format!("CA certificate: {e}")))?;
             if certs.is_empty() {
-                return Err(Error::Config(
-                    "CA certificate file holds no PEM certificate".into(),
-                ));
+                return Err(Error::Config("CA certificate file holds no PEM certificate".into()));
             }
             for c in certs {
                 b = b.add_root_certificate(c);
@@ -85,8 +74,8 @@ impl Http {
         }
         b = match &opts.proxy {
             Some(p) => {
-                let mut proxy = reqwest::Proxy::all(&p.url)
-                    .map_err(|e| Error::Config(format!("proxy {}: {e}", p.url)))?;
+                let mut proxy =
+                    reqwest::Proxy::all(&p.url).map_err(|e| Error::Config(format!("proxy {}: {e}", p.url)))?;
                 if let Some(user) = &p.username {
                     proxy = proxy.basic_auth(user, p.password.as_deref().unwrap_or_default());
                 }
@@ -95,15 +84,9 @@ impl Http {
             // Only an explicit --proxy is used: environment variables are the caller's business.
             None => b.no_proxy(),
         };
-        let client = b
-            .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        let client = b.build().map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         let bucket = rate.map(|(burst, per_second)| LeakyBucket::new(burst, per_second));
-        Ok(Http {
-            client,
-            opts: opts.clone(),
-            bucket,
-        })
+        Ok(Http { client, opts: opts.clone(), bucket })
     }
 
     /// POSTs a Bitrix24 JSON body, retrying as the options say.
@@ -113,29 +96,14 @@ impl Http {
 
     /// POSTs a JSON-RPC body (`application/json-rpc`, as zabbix_utils), with an optional
     /// `Authorization: Bearer` value.
-    pub(crate) async fn post_jsonrpc(
-        &self,
-        url: &Url,
-        body: &Value,
-        bearer: Option<&str>,
-    ) -> Result<Reply, Error> {
+    pub(crate) async fn post_jsonrpc(&self, url: &Url, body: &Value, bearer: Option<&str>) -> Result<Reply, Error> {
         self.post(url, "application/json-rpc", body, bearer).await
     }
 
-    async fn post(
-        &self,
-        url: &Url,
-        content_type: &str,
-        body: &Value,
-        bearer: Option<&str>,
-    ) -> Result<Reply, Error> {
-        let bytes =
-            serde_json::to_vec(body).map_err(|e| Error::Config(format!("request body: {e}")))?;
+    async fn post(&self, url: &Url, content_type: &str, body: &Value, bearer: Option<&str>) -> Result<Reply, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| Error::Config(format!("request body: {e}")))?;
         let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_str(content_type).map_err(|e| Error::Config(e.to_string()))?,
-        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_str(content_type).map_err(|e| Error::Config(e.to_string()))?);
         headers.insert(ACCEPT, HeaderValue::from_static("application/json, */*"));
         headers.insert("accept-charset", HeaderValue::from_static("utf-8"));
         if let Some(b) = bearer {
@@ -150,21 +118,14 @@ impl Http {
             if let Some(bucket) = &self.bucket {
                 bucket.acquire().await;
             }
-            let sent = self
-                .client
-                .post(url.clone())
-                .headers(headers.clone())
-                .body(bytes.clone())
-                .send()
-                .await;
+            let sent = self.client.post(url.clone()).headers(headers.clone()).body(bytes.clone()).send().await;
             let outcome = match sent {
                 Ok(resp) => read(resp, attempt).await,
                 Err(e) => Err(e),
             };
             match outcome {
                 Ok(reply) if reply.retryable() && attempt < attempts => {
-                    let wait =
-                        retry_after(&reply).unwrap_or_else(|| self.opts.backoff.delay(attempt));
+                    let wait = retry_after(&reply).unwrap_or_else(|| self.opts.backoff.delay(attempt));
                     let wait = wait.min(self.opts.backoff.max);
                     tracing::info!(url = %shown, status = reply.status, attempt, wait_ms = wait.as_millis() as u64, "retrying");
                     tokio::time::sleep(wait).await;
@@ -176,19 +137,9 @@ impl Http {
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) if e.is_timeout() => {
-                    return Err(Error::Timeout {
-                        url: shown,
-                        after: self.opts.timeout,
-                        attempts,
-                    });
+                    return Err(Error::Timeout { url: shown, after: self.opts.timeout, attempts });
                 }
-                Err(source) => {
-                    return Err(Error::Transport {
-                        url: shown,
-                        attempts,
-                        source,
-                    })
-                }
+                Err(source) => return Err(Error::Transport { url: shown, attempts, source }),
             }
             attempt += 1;
         }
@@ -200,25 +151,14 @@ async fn read(resp: reqwest::Response, attempts: u32) -> Result<Reply, reqwest::
     let headers = resp
         .headers()
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let text = resp.text().await?;
     let (body, is_json) = match serde_json::from_str::<Value>(&text) {
         Ok(v) => (v, true),
         Err(_) => (Value::String(text), false),
     };
-    Ok(Reply {
-        status,
-        headers,
-        body,
-        is_json,
-        attempts,
-    })
+    Ok(Reply { status, headers, body, is_json, attempts })
 }
 
 fn retry_after(reply: &Reply) -> Option<Duration> {
@@ -230,9 +170,7 @@ fn retry_after(reply: &Reply) -> Option<Duration> {
 pub(crate) fn mask_url(url: &Url) -> String {
     let mut parts: Vec<String> = url.path().split('/').map(str::to_string).collect();
     if let Some(i) = parts.iter().position(|p| p == "rest") {
-        let is_hook = parts
-            .get(i + 1)
-            .is_some_and(|u| !u.is_empty() && u.chars().all(|c| c.is_ascii_digit()));
+        let is_hook = parts.get(i + 1).is_some_and(|u| !u.is_empty() && u.chars().all(|c| c.is_ascii_digit()));
         if is_hook && parts.len() > i + 2 {
             parts[i + 2] = "***".into();
         }

@@ -55,10 +55,7 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff {
-            base: Duration::from_millis(500),
-            max: Duration::from_secs(30),
-        }
+        Backoff { base: Duration::from_millis(500), max: Duration::from_secs(30) }
     }
 }
 
@@ -88,10 +85,7 @@ pub enum Rate {
 
 impl Rate {
     /// Bitrix24 cloud's non-Enterprise limit.
-    pub const PORTAL: Rate = Rate::Limit {
-        burst: 50.0,
-        per_second: 2.0,
-    };
+    pub const PORTAL: Rate = Rate::Limit { burst: 50.0, per_second: 2.0 };
 
     /// `(burst, per_second)` for a Bitrix24 host, or `None` when unlimited.
     pub fn for_bitrix_host(self, host: &str) -> Option<(f64, f64)> {
@@ -120,11 +114,8 @@ impl FromStr for Rate {
             "auto" => Ok(Rate::Auto),
             "off" | "0" | "none" => Ok(Rate::Off),
             other => {
-                let bad = || {
-                    Error::Config(format!(
-                        "rate {other:?}: expected auto, off or BURST/PER_SECOND (e.g. 50/2)"
-                    ))
-                };
+                let bad =
+                    || Error::Config(format!("rate {other:?}: expected auto, off or BURST/PER_SECOND (e.g. 50/2)"));
                 let (b, r) = other.split_once('/').ok_or_else(bad)?;
                 let burst: f64 = b.trim().parse().map_err(|_| bad())?;
                 let per_second: f64 = r.trim().parse().map_err(|_| bad())?;
@@ -139,9 +130,7 @@ impl FromStr for Rate {
 
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// TLS settings. Certificates are checked against the bundled web roots plus `ca_certs_pem`.
@@ -167,10 +156,7 @@ pub struct Proxy {
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The password never reaches logs or --debug output.
-        f.debug_struct("Proxy")
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
+        f.debug_struct("Proxy").field("url", &self.url).field("username", &self.username).finish_non_exhaustive()
     }
 }
 
@@ -180,33 +166,17 @@ impl Proxy {
     pub fn parse(s: &str) -> Result<Proxy, Error> {
         let s = s.trim();
         if s.starts_with('{') {
-            let v: Value = serde_json::from_str(s)
-                .map_err(|e| Error::Config(format!("proxy structure: {e}")))?;
+            let v: Value = serde_json::from_str(s).map_err(|e| Error::Config(format!("proxy structure: {e}")))?;
             return Proxy::from_structure(&v);
         }
-        let with_scheme = if s.contains("://") {
-            s.to_string()
-        } else {
-            format!("http://{s}")
-        };
-        let url = reqwest::Url::parse(&with_scheme)
-            .map_err(|e| Error::Config(format!("proxy {s:?}: {e}")))?;
+        let with_scheme = if s.contains("://") { s.to_string() } else { format!("http://{s}") };
+        let url = reqwest::Url::parse(&with_scheme).map_err(|e| Error::Config(format!("proxy {s:?}: {e}")))?;
         let scheme = url.scheme();
         if !matches!(scheme, "http" | "https" | "socks5" | "socks5h") {
-            return Err(Error::Config(format!(
-                "proxy scheme {scheme:?}: use http, https, socks5 or socks5h"
-            )));
+            return Err(Error::Config(format!("proxy scheme {scheme:?}: use http, https, socks5 or socks5h")));
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| Error::Config(format!("proxy {s:?} has no host")))?;
-        let port = url
-            .port_or_known_default()
-            .unwrap_or(if scheme.starts_with("socks") {
-                1080
-            } else {
-                80
-            });
+        let host = url.host_str().ok_or_else(|| Error::Config(format!("proxy {s:?} has no host")))?;
+        let port = url.port_or_known_default().unwrap_or(if scheme.starts_with("socks") { 1080 } else { 80 });
         let decode = |x: &str| percent_decode(x);
         Ok(Proxy {
             url: format!("{scheme}://{host}:{port}"),
@@ -217,30 +187,17 @@ impl Proxy {
 
     /// oint's `proxy` structure; keys are matched case-insensitively.
     pub fn from_structure(v: &Value) -> Result<Proxy, Error> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| Error::Config("proxy structure must be an object".into()))?;
+        let obj = v.as_object().ok_or_else(|| Error::Config("proxy structure must be an object".into()))?;
         let get = |k: &str| {
-            obj.iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case(k))
-                .map(|(_, v)| match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
+            obj.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
         };
-        let host = get("Host")
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| Error::Config("proxy structure needs Host".into()))?;
-        let scheme = get("Protocol")
-            .unwrap_or_else(|| "http".into())
-            .to_ascii_lowercase();
-        let port = get("Port").unwrap_or_else(|| {
-            if scheme.starts_with("socks") {
-                "1080".into()
-            } else {
-                "80".into()
-            }
-        });
+        let host =
+            get("Host").filter(|h| !h.is_empty()).ok_or_else(|| Error::Config("proxy structure needs Host".into()))?;
+        let scheme = get("Protocol").unwrap_or_else(|| "http".into()).to_ascii_lowercase();
+        let port = get("Port").unwrap_or_else(|| if scheme.starts_with("socks") { "1080".into() } else { "80".into() });
         let mut p = Proxy::parse(&format!("{scheme}://{host}:{port}"))?;
         p.username = get("User").filter(|u| !u.is_empty());
         p.password = get("Password").filter(|u| !u.is_empty());
@@ -267,19 +224,10 @@ mod tests {
             (p.url.as_str(), p.username.as_deref(), p.password.as_deref()),
             ("http://127.0.0.1:3128", Some("u@x"), Some("p:w"))
         );
-        assert_eq!(
-            Proxy::parse("proxy.local:8080").unwrap().url,
-            "http://proxy.local:8080"
-        );
+        assert_eq!(Proxy::parse("proxy.local:8080").unwrap().url, "http://proxy.local:8080");
         assert_eq!(Proxy::parse("socks5h://h").unwrap().url, "socks5h://h:1080");
-        let s = Proxy::parse(
-            r#"{"Protocol":"socks5","Host":"h","Port":9050,"User":"a","Password":"b"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            (s.url.as_str(), s.username.as_deref()),
-            ("socks5://h:9050", Some("a"))
-        );
+        let s = Proxy::parse(r#"{"Protocol":"socks5","Host":"h","Port":9050,"User":"a","Password":"b"}"#).unwrap();
+        assert_eq!((s.url.as_str(), s.username.as_deref()), ("socks5://h:9050", Some("a")));
         assert!(Proxy::parse("ftp://h:21").is_err());
         assert!(!format!("{s:?}").contains("\"b\""));
     }
@@ -291,22 +239,14 @@ mod tests {
         assert!("fast".parse::<Rate>().is_err());
         assert_eq!(Rate::Auto.for_bitrix_host("127.0.0.1"), None);
         assert_eq!(Rate::Auto.for_bitrix_host("[::1]"), None);
-        assert_eq!(
-            Rate::Auto.for_bitrix_host("b24-x.bitrix24.by"),
-            Some((50.0, 2.0))
-        );
+        assert_eq!(Rate::Auto.for_bitrix_host("b24-x.bitrix24.by"), Some((50.0, 2.0)));
         assert_eq!(Rate::Auto.for_zabbix(), None);
     }
 
     #[test]
     fn backoff_grows_and_caps() {
-        let b = Backoff {
-            base: Duration::from_millis(100),
-            max: Duration::from_millis(350),
-        };
-        assert!(
-            b.delay(1) <= Duration::from_millis(110) && b.delay(1) >= Duration::from_millis(90)
-        );
+        let b = Backoff { base: Duration::from_millis(100), max: Duration::from_millis(350) };
+        assert!(b.delay(1) <= Duration::from_millis(110) && b.delay(1) >= Duration::from_millis(90));
         assert!(b.delay(2) >= Duration::from_millis(180));
         assert!(b.delay(10) <= Duration::from_millis(350));
     }

@@ -23,10 +23,7 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (`Null` when it is not JSON).
@@ -66,12 +63,8 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    pub async fn start(
-        script: impl Fn(usize, &Recorded) -> Answer + Send + Sync + 'static,
-    ) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake server");
+    pub async fn start(script: impl Fn(usize, &Recorded) -> Answer + Send + Sync + 'static) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake server");
         let addr = listener.local_addr().expect("fake server address");
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let connections = Arc::new(AtomicUsize::new(0));
@@ -95,12 +88,7 @@ impl FakeServer {
                 });
             }
         });
-        FakeServer {
-            addr,
-            requests,
-            connections,
-            task,
-        }
+        FakeServer { addr, requests, connections, task }
     }
 
     /// `http://127.0.0.1:PORT`
@@ -131,18 +119,14 @@ async fn answer(sock: &mut TcpStream, a: Answer) -> bool {
         }
         Answer::Send(status, headers, body) => {
             let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
-            if !headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            {
+            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
                 head.push_str("content-type: application/json\r\n");
             }
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
             head.push_str("\r\n");
-            sock.write_all(head.as_bytes()).await.is_ok()
-                && sock.write_all(body.as_bytes()).await.is_ok()
+            sock.write_all(head.as_bytes()).await.is_ok() && sock.write_all(body.as_bytes()).await.is_ok()
         }
     }
 }
@@ -161,10 +145,8 @@ pub async fn read_request<S: AsyncRead + Unpin>(sock: &mut S) -> Option<Recorded
     let mut lines = head.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let (method, target) = (first.next()?.to_string(), first.next()?.to_string());
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     let len = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
@@ -172,12 +154,7 @@ pub async fn read_request<S: AsyncRead + Unpin>(sock: &mut S) -> Option<Recorded
         .unwrap_or(0);
     let mut body = vec![0u8; len];
     sock.read_exact(&mut body).await.ok()?;
-    Some(Recorded {
-        method,
-        target,
-        headers,
-        body,
-    })
+    Some(Recorded { method, target, headers, body })
 }
 
 /// A forward (absolute-form) and CONNECT HTTP proxy. With `require` set, a request whose
@@ -203,12 +180,7 @@ impl TestProxy {
                 tokio::spawn(serve_proxy(client, log.clone(), require.clone()));
             }
         });
-        TestProxy {
-            addr,
-            connections,
-            seen,
-            task,
-        }
+        TestProxy { addr, connections, seen, task }
     }
 
     pub fn url(&self) -> String {
@@ -227,9 +199,7 @@ async fn serve_proxy(mut client: TcpStream, log: Seen, require: Option<String>) 
         return;
     };
     let auth = req.header("proxy-authorization").map(str::to_string);
-    log.lock()
-        .unwrap()
-        .push((format!("{} {}", req.method, req.target), auth.clone()));
+    log.lock().unwrap().push((format!("{} {}", req.method, req.target), auth.clone()));
     if require.is_some() && auth != require {
         let _ = client
             .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm=\"t\"\r\ncontent-length: 0\r\n\r\n")
@@ -238,14 +208,10 @@ async fn serve_proxy(mut client: TcpStream, log: Seen, require: Option<String>) 
     }
     if req.method == "CONNECT" {
         let Ok(mut upstream) = TcpStream::connect(&req.target).await else {
-            let _ = client
-                .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
-                .await;
+            let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n").await;
             return;
         };
-        let _ = client
-            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-            .await;
+        let _ = client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await;
         let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
         return;
     }
@@ -253,25 +219,17 @@ async fn serve_proxy(mut client: TcpStream, log: Seen, require: Option<String>) 
     let rest = req.target.strip_prefix("http://").unwrap_or(&req.target);
     let (hostport, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let Ok(mut upstream) = TcpStream::connect(hostport).await else {
-        let _ = client
-            .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
-            .await;
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n").await;
         return;
     };
-    let mut head = format!(
-        "{} {} HTTP/1.1\r\n",
-        req.method,
-        if path.is_empty() { "/" } else { path }
-    );
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, if path.is_empty() { "/" } else { path });
     for (k, v) in &req.headers {
         if !k.to_ascii_lowercase().starts_with("proxy-") {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
     }
     head.push_str("connection: close\r\n\r\n");
-    if upstream.write_all(head.as_bytes()).await.is_err()
-        || upstream.write_all(&req.body).await.is_err()
-    {
+    if upstream.write_all(head.as_bytes()).await.is_err() || upstream.write_all(&req.body).await.is_err() {
         return;
     }
     let mut answer = Vec::new();

@@ -21,11 +21,7 @@ pub(crate) struct LeakyBucket {
 
 impl LeakyBucket {
     pub(crate) fn new(burst: f64, per_second: f64) -> LeakyBucket {
-        LeakyBucket {
-            burst,
-            per_second,
-            state: Mutex::new((0.0, Instant::now())),
-        }
+        LeakyBucket { burst, per_second, state: Mutex::new((0.0, Instant::now())) }
     }
 
     /// Waits until one more request fits, then counts it.
@@ -67,10 +63,7 @@ pub(crate) struct OperatingGuard {
 
 impl OperatingGuard {
     pub(crate) fn new(limit: f64) -> OperatingGuard {
-        OperatingGuard {
-            limit,
-            accounts: Mutex::new(HashMap::new()),
-        }
+        OperatingGuard { limit, accounts: Mutex::new(HashMap::new()) }
     }
 
     /// Records a `time` object answered for `method`.
@@ -80,13 +73,7 @@ impl OperatingGuard {
         };
         let reset_at = time.get("operating_reset_at").and_then(Value::as_f64);
         let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(
-            method.to_ascii_lowercase(),
-            Account {
-                operating,
-                reset_at,
-            },
-        );
+        map.insert(method.to_ascii_lowercase(), Account { operating, reset_at });
     }
 
     /// How long a call of `method` should wait now (zero when it may go).
@@ -98,10 +85,7 @@ impl OperatingGuard {
         if acc.operating < self.limit - 5.0 {
             return Duration::ZERO;
         }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         match acc.reset_at {
             Some(at) if at + 1.0 > now => Duration::from_secs_f64(at + 1.0 - now),
             Some(_) => Duration::ZERO,
@@ -113,16 +97,9 @@ impl OperatingGuard {
     pub(crate) async fn wait(&self, method: &str) {
         let d = self.delay(method);
         if !d.is_zero() {
-            tracing::info!(
-                method,
-                wait_s = d.as_secs_f64(),
-                "operating-time limit near: waiting"
-            );
+            tracing::info!(method, wait_s = d.as_secs_f64(), "operating-time limit near: waiting");
             tokio::time::sleep(d).await;
-            self.accounts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&method.to_ascii_lowercase());
+            self.accounts.lock().unwrap_or_else(|p| p.into_inner()).remove(&method.to_ascii_lowercase());
         }
     }
 }
@@ -139,18 +116,12 @@ mod tests {
         for _ in 0..5 {
             b.acquire().await;
         }
-        assert!(
-            start.elapsed() < Duration::from_millis(1),
-            "the burst is free"
-        );
+        assert!(start.elapsed() < Duration::from_millis(1), "the burst is free");
         for _ in 0..4 {
             b.acquire().await;
         }
         let took = start.elapsed().as_secs_f64();
-        assert!(
-            (1.9..2.2).contains(&took),
-            "4 more at 2/s take 2 s, took {took}"
-        );
+        assert!((1.9..2.2).contains(&took), "4 more at 2/s take 2 s, took {took}");
     }
 
     #[test]
@@ -158,19 +129,10 @@ mod tests {
         let g = OperatingGuard::new(480.0);
         g.record("user.get", &json!({"operating": 10.0}));
         assert_eq!(g.delay("USER.GET"), Duration::ZERO);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
-        g.record(
-            "user.get",
-            &json!({"operating": 476.0, "operating_reset_at": now + 3.0}),
-        );
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        g.record("user.get", &json!({"operating": 476.0, "operating_reset_at": now + 3.0}));
         let d = g.delay("user.get");
-        assert!(
-            d > Duration::from_secs(3) && d <= Duration::from_secs(4),
-            "{d:?}"
-        );
+        assert!(d > Duration::from_secs(3) && d <= Duration::from_secs(4), "{d:?}");
         assert_eq!(g.delay("user.update"), Duration::ZERO);
         g.record("user.add", &json!({"operating": 479.0}));
         assert_eq!(g.delay("user.add"), Duration::from_secs(5));

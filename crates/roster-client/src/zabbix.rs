@@ -41,11 +41,7 @@ pub struct Version(pub u32, pub u32, pub u32);
 
 impl Version {
     pub fn parse(s: &str) -> Option<Version> {
-        let mut parts = s.trim().split('.').map(|p| {
-            p.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-        });
+        let mut parts = s.trim().split('.').map(|p| p.chars().take_while(char::is_ascii_digit).collect::<String>());
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
         let patch = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -75,11 +71,7 @@ pub struct Zabbix {
 
 impl Zabbix {
     /// Connects: asks the version, then logs in (password) or keeps the token.
-    pub async fn connect(
-        url: &str,
-        auth: ZabbixAuth,
-        opts: ClientOptions,
-    ) -> Result<Zabbix, Error> {
+    pub async fn connect(url: &str, auth: ZabbixAuth, opts: ClientOptions) -> Result<Zabbix, Error> {
         let http = Http::new(&opts, opts.rate.for_zabbix())?;
         let mut z = Zabbix {
             http,
@@ -91,10 +83,8 @@ impl Zabbix {
         };
         let v = z.call("apiinfo.version", json!({})).await?;
         let text = v.as_str().unwrap_or_default();
-        z.version = Version::parse(text).ok_or_else(|| Error::Shape {
-            method: "apiinfo.version".into(),
-            detail: format!("version {v}"),
-        })?;
+        z.version = Version::parse(text)
+            .ok_or_else(|| Error::Shape { method: "apiinfo.version".into(), detail: format!("version {v}") })?;
         match auth {
             ZabbixAuth::None => {}
             ZabbixAuth::Token(token) => {
@@ -107,14 +97,8 @@ impl Zabbix {
                 z.secret = Some(token);
             }
             ZabbixAuth::Password { username, password } => {
-                let key = if z.version < Version(5, 4, 0) {
-                    "user"
-                } else {
-                    "username"
-                };
-                let sid = z
-                    .call("user.login", json!({ key: username, "password": password }))
-                    .await?;
+                let key = if z.version < Version(5, 4, 0) { "user" } else { "username" };
+                let sid = z.call("user.login", json!({ key: username, "password": password })).await?;
                 let sid = sid.as_str().ok_or_else(|| Error::Shape {
                     method: "user.login".into(),
                     detail: "the session id is not a string".into(),
@@ -158,10 +142,7 @@ impl Zabbix {
     /// Sends a request built by [`Zabbix::request`] (so a caller can show exactly what
     /// goes out), with the Bearer header where the version wants it.
     pub async fn send_request(&self, body: &Value) -> Result<Reply, Error> {
-        let method = body
-            .get("method")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let method = body.get("method").and_then(Value::as_str).unwrap_or_default();
         let bearer = match (&self.secret, self.uses_bearer() && !is_unauth(method)) {
             (Some(s), true) => Some(s.as_str()),
             _ => None,
@@ -177,29 +158,19 @@ impl Zabbix {
         }
         if !reply.is_json || !(200..300).contains(&reply.status) {
             let snippet: String = reply.body.to_string().chars().take(200).collect();
-            return Err(Error::NotJson {
-                url: self.url.to_string(),
-                status: reply.status,
-                snippet,
-            });
+            return Err(Error::NotJson { url: self.url.to_string(), status: reply.status, snippet });
         }
         let mut body = reply.body;
         body.get_mut("result")
             .map(Value::take)
-            .ok_or_else(|| Error::Shape {
-                method: method.into(),
-                detail: "no result".into(),
-            })
+            .ok_or_else(|| Error::Shape { method: method.into(), detail: "no result".into() })
     }
 
     /// `user.get` with the given options (e.g. `{"output": "extend", "filter": {...}}`).
     pub async fn user_get(&self, options: Value) -> Result<Vec<Value>, Error> {
         match self.call("user.get", options).await? {
             Value::Array(rows) => Ok(rows),
-            other => Err(Error::Shape {
-                method: "user.get".into(),
-                detail: format!("expected a list, got {other}"),
-            }),
+            other => Err(Error::Shape { method: "user.get".into(), detail: format!("expected a list, got {other}") }),
         }
     }
 
@@ -215,10 +186,7 @@ impl Zabbix {
 
     /// `user.delete` of the given ids (sent as a JSON array, as both Python clients do).
     pub async fn user_delete(&self, userids: &[&str]) -> Result<Vec<String>, Error> {
-        ids(
-            self.call("user.delete", json!(userids)).await?,
-            "user.delete",
-        )
+        ids(self.call("user.delete", json!(userids)).await?, "user.delete")
     }
 
     /// Ends a password session (`user.logout`); a token client has nothing to end.
@@ -239,14 +207,8 @@ fn ids(result: Value, method: &str) -> Result<Vec<String>, Error> {
     let list = result
         .get("userids")
         .and_then(Value::as_array)
-        .ok_or_else(|| Error::Shape {
-            method: method.into(),
-            detail: "no userids".into(),
-        })?;
-    Ok(list
-        .iter()
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-        .collect())
+        .ok_or_else(|| Error::Shape { method: method.into(), detail: "no userids".into() })?;
+    Ok(list.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect())
 }
 
 /// `host` → `http://host/api_jsonrpc.php`; `…/zabbix` → `…/zabbix/api_jsonrpc.php`.
@@ -272,18 +234,9 @@ mod tests {
 
     #[test]
     fn urls_and_versions() {
-        assert_eq!(
-            api_url("127.0.0.1:8080").unwrap().as_str(),
-            "http://127.0.0.1:8080/api_jsonrpc.php"
-        );
-        assert_eq!(
-            api_url("https://h/zabbix/").unwrap().as_str(),
-            "https://h/zabbix/api_jsonrpc.php"
-        );
-        assert_eq!(
-            api_url("http://h/api_jsonrpc.php").unwrap().as_str(),
-            "http://h/api_jsonrpc.php"
-        );
+        assert_eq!(api_url("127.0.0.1:8080").unwrap().as_str(), "http://127.0.0.1:8080/api_jsonrpc.php");
+        assert_eq!(api_url("https://h/zabbix/").unwrap().as_str(), "https://h/zabbix/api_jsonrpc.php");
+        assert_eq!(api_url("http://h/api_jsonrpc.php").unwrap().as_str(), "http://h/api_jsonrpc.php");
         assert_eq!(Version::parse("7.0.0rc1"), Some(Version(7, 0, 0)));
         assert!(Version::parse("6.4.0").unwrap() >= Version(6, 4, 0));
         assert_eq!(Version::parse("x"), None);

@@ -57,15 +57,10 @@ impl AccountWrite {
 /// The role id a patch sets: `Some(None)` when it clears the role.
 pub fn role_in(patch: &UserPatch) -> Option<Option<RoleId>> {
     let attr = AttrId::named("roleid");
-    patch
-        .attrs
-        .iter()
-        .rev()
-        .find(|(a, _)| *a == attr)
-        .map(|(_, change)| match change {
-            Change::Set(Value::Int(raw)) => RoleId::new(*raw),
-            _ => None,
-        })
+    patch.attrs.iter().rev().find(|(a, _)| *a == attr).map(|(_, change)| match change {
+        Change::Set(Value::Int(raw)) => RoleId::new(*raw),
+        _ => None,
+    })
 }
 
 impl Directory {
@@ -76,11 +71,7 @@ impl Directory {
             if let Some(role) = role_in(&account.user.patch) {
                 account.user.is_admin = admin_of(&roles, role);
             }
-            account
-                .user
-                .patch
-                .validate()
-                .map_err(crate::CoreError::Invalid)?;
+            account.user.patch.validate().map_err(crate::CoreError::Invalid)?;
         }
         Ok(self.store().create_accounts(accounts).await?)
     }
@@ -103,8 +94,7 @@ impl Directory {
 }
 
 fn admin_of(roles: &[Role], role: Option<RoleId>) -> bool {
-    role.and_then(|id| roles.iter().find(|r| r.id == id))
-        .is_some_and(Role::grants_admin)
+    role.and_then(|id| roles.iter().find(|r| r.id == id)).is_some_and(Role::grants_admin)
 }
 
 #[cfg(test)]

@@ -36,8 +36,7 @@ pub struct NewWebhook {
 pub struct Scopes(Vec<String>);
 
 /// Every scope Roster knows; an administrator's bootstrap webhook gets all of them.
-pub const ALL_SCOPES: &[&str] =
-    &["department", "user", "user.userfield", "user_basic", "user_brief"];
+pub const ALL_SCOPES: &[&str] = &["department", "user", "user.userfield", "user_basic", "user_brief"];
 
 impl Scopes {
     pub fn all() -> Scopes {
@@ -91,10 +90,7 @@ pub fn secret_matches(secret: &str, stored: &str) -> bool {
 /// An argon2id hash (PHC string) of a password.
 pub fn hash_password(password: &str) -> Result<String, String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
 }
 
 /// Whether `password` matches a stored argon2 hash; a malformed hash never matches.
@@ -103,7 +99,6 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
         .unwrap_or(false)
 }
-
 
 /// Compares two byte strings in time that depends only on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

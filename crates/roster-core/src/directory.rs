@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
+use crate::accounts::NewAccount;
 use crate::attrs::AttrId;
 use crate::credentials::{self, NewWebhook, Scopes, Webhook};
 use crate::department::{Department, DepartmentPatch, DepartmentQuery, NewDepartment};
 use crate::error::{CoreError, CoreResult};
-use crate::accounts::NewAccount;
+use crate::ids::FieldId;
 use crate::ids::{DepartmentId, GroupId, RoleId, UserId, WebhookId};
 use crate::query::{Cond, Op, UserPage, UserQuery};
 use crate::store::{Bootstrap, Store, StoreError};
-use crate::ids::FieldId;
 use crate::user::{NewUser, User, UserPatch, Value};
 use crate::userfields::{check_name, NewUserField, UserField, UserFieldPatch};
 
@@ -305,7 +305,12 @@ impl Directory {
     }
 
     /// Adds a webhook for `user` and returns its id and the code (shown once).
-    pub async fn add_webhook(&self, user: UserId, scopes: Scopes, code: Option<String>) -> CoreResult<(WebhookId, String)> {
+    pub async fn add_webhook(
+        &self,
+        user: UserId,
+        scopes: Scopes,
+        code: Option<String>,
+    ) -> CoreResult<(WebhookId, String)> {
         if self.store.user(user).await?.is_none() {
             return Err(CoreError::NotFound("user"));
         }

@@ -14,10 +14,10 @@ pub mod groups;
 pub mod ids;
 pub mod limits;
 pub mod media;
+pub mod oauth;
 pub mod query;
 pub mod sessions;
 pub mod settings;
-pub mod oauth;
 pub mod store;
 pub mod user;
 pub mod userfields;
@@ -33,9 +33,9 @@ pub use ids::{
     DepartmentId, EnumItemId, FieldId, FileId, GroupId, MediaId, MediaTypeId, RoleId, TokenId, UserId, WebhookId,
 };
 pub use media::{Media, MediaType, MediaWrite};
+pub use query::{Cond, Direction, Filter, Op, Page, SortKey, UserPage, UserQuery};
 pub use sessions::{Access, ApiToken, ApiTokenPatch, NewApiToken, Session, TokenQuery};
 pub use settings::{PasswordPolicy, Settings};
-pub use query::{Cond, Direction, Filter, Op, Page, SortKey, UserPage, UserQuery};
 pub use store::{Bootstrap, FileRef, Store, StoreError, StoreResult, StoredFile};
 pub use user::{Change, FileUpload, NewUser, User, UserPatch, UserType, Value};
 pub use userfields::{CustomChange, CustomValue, FieldType, NewUserField, UserField, UserFieldPatch};

@@ -89,7 +89,13 @@ impl Directory {
     pub async fn add_app(&self, name: &str, scopes: Scopes, users: Option<Vec<UserId>>) -> CoreResult<(App, String)> {
         let client_id = format!("local.{}.{}", credentials::random_hex(7), credentials::random_hex(4));
         let secret = credentials::generate_secret(50);
-        let new = NewApp { client_id: client_id.clone(), secret_hash: hash_secret(&secret), name: name.to_owned(), scopes, users };
+        let new = NewApp {
+            client_id: client_id.clone(),
+            secret_hash: hash_secret(&secret),
+            name: name.to_owned(),
+            scopes,
+            users,
+        };
         self.store().create_app(new).await?;
         let app = self.store().app_by_client_id(&client_id).await?.ok_or(CoreError::NotFound("app"))?;
         Ok((app, secret))
@@ -139,7 +145,12 @@ impl Directory {
     }
 
     /// Issues a token pair directly (the `roster token issue` command).
-    pub async fn issue_tokens(&self, client_id: &str, user: UserId, ttl: Option<i64>) -> Result<IssuedTokens, GrantError> {
+    pub async fn issue_tokens(
+        &self,
+        client_id: &str,
+        user: UserId,
+        ttl: Option<i64>,
+    ) -> Result<IssuedTokens, GrantError> {
         let app = self.app_checked(client_id, None).await?;
         self.user_for_app(&app, user).await?;
         self.issue(&app, user, ttl.unwrap_or(ACCESS_TTL)).await.map_err(|_| GrantError::InvalidGrant)
@@ -170,7 +181,12 @@ impl Directory {
     }
 
     /// `grant_type=refresh_token`: the refresh token rotates (the old one stops working).
-    pub async fn refresh_tokens(&self, client_id: &str, secret: &str, refresh: &str) -> Result<IssuedTokens, GrantError> {
+    pub async fn refresh_tokens(
+        &self,
+        client_id: &str,
+        secret: &str,
+        refresh: &str,
+    ) -> Result<IssuedTokens, GrantError> {
         let app = self.app_checked(client_id, Some(secret)).await?;
         let old_hash = hash_secret(refresh);
         let old = self.store().token_by_refresh(&old_hash).await.map_err(|_| GrantError::InvalidGrant)?;

@@ -35,11 +35,24 @@ pub enum Op {
 /// One condition; a [`Filter`] is their conjunction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
-    Attr { attr: AttrId, op: Op, values: Vec<Value> },
-    Id { op: Op, values: Vec<i64> },
-    Login { op: Op, values: Vec<String> },
+    Attr {
+        attr: AttrId,
+        op: Op,
+        values: Vec<Value>,
+    },
+    Id {
+        op: Op,
+        values: Vec<i64>,
+    },
+    Login {
+        op: Op,
+        values: Vec<String>,
+    },
     /// Member of any of these departments (or of none of them, negated).
-    Department { any_of: Vec<i64>, negate: bool },
+    Department {
+        any_of: Vec<i64>,
+        negate: bool,
+    },
     /// Has at least one department (employee) or none (extranet).
     HasDepartment(bool),
     /// Member of a department whose name starts with this text (case-insensitive).
@@ -49,7 +62,12 @@ pub enum Cond {
     /// Only users this viewer may see without admin mode: employees and the viewer.
     VisibleTo(i64),
     /// A custom field's values: any value matches (negated ops: none matches the positive form).
-    Custom { field: crate::ids::FieldId, numeric: bool, op: Op, values: Vec<crate::userfields::CustomValue> },
+    Custom {
+        field: crate::ids::FieldId,
+        numeric: bool,
+        op: Op,
+        values: Vec<crate::userfields::CustomValue>,
+    },
     /// Matches nothing (for example an unparseable date).
     Never,
 }

@@ -85,27 +85,17 @@ impl Access {
     }
 
     pub fn is_super_admin(&self) -> bool {
-        self.role
-            .as_ref()
-            .is_some_and(|r| r.kind == RoleType::SuperAdmin)
+        self.role.as_ref().is_some_and(|r| r.kind == RoleType::SuperAdmin)
     }
 
     /// Highest `gui_access` of the groups (the most restrictive wins).
     pub fn gui_access(&self) -> i64 {
-        self.groups
-            .iter()
-            .map(|g| g.gui_access)
-            .max()
-            .unwrap_or(gui_access::DEFAULT)
+        self.groups.iter().map(|g| g.gui_access).max().unwrap_or(gui_access::DEFAULT)
     }
 
     /// 1 when any group is disabled.
     pub fn users_status(&self) -> i64 {
-        self.groups
-            .iter()
-            .map(|g| g.users_status)
-            .max()
-            .unwrap_or(0)
+        self.groups.iter().map(|g| g.users_status).max().unwrap_or(0)
     }
 
     /// 1 when any group has debug mode on.

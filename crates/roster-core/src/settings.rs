@@ -81,13 +81,7 @@ mod tests {
     #[test]
     fn stored_values_override_defaults() {
         let s = Settings(vec![(PASSWD_MIN_LENGTH.into(), "12".into())]);
-        assert_eq!(
-            s.password_policy(),
-            PasswordPolicy {
-                min_length: 12,
-                check_rules: 8
-            }
-        );
+        assert_eq!(s.password_policy(), PasswordPolicy { min_length: 12, check_rules: 8 });
         assert_eq!(s.int(LOGIN_ATTEMPTS), 5);
         assert_eq!(s.get("nope"), "");
     }

@@ -8,10 +8,10 @@ use crate::accounts::{AccountWrite, NewAccount};
 use crate::credentials::{NewWebhook, Webhook};
 use crate::department::{Department, DepartmentPatch, DepartmentQuery, NewDepartment};
 use crate::groups::{NewUserGroup, Role, UserGroup, UserGroupPatch};
+use crate::ids::FieldId;
 use crate::ids::{DepartmentId, FileId, GroupId, MediaTypeId, RoleId, TokenId, UserId, WebhookId};
 use crate::media::{Media, MediaType};
 use crate::query::{UserPage, UserQuery};
-use crate::ids::FieldId;
 use crate::sessions::{Access, ApiToken, ApiTokenPatch, NewApiToken, Session, TokenQuery};
 use crate::user::{NewUser, User, UserPatch};
 use crate::userfields::{NewUserField, UserField, UserFieldPatch};
@@ -174,7 +174,13 @@ pub trait Store: Send + Sync + 'static {
         Err(unsupported())
     }
     /// Removes matching bindings of an app (any handler when None); returns how many.
-    async fn unbind_event(&self, _app: i64, _event: &str, _handler: Option<String>, _offline: bool) -> StoreResult<u64> {
+    async fn unbind_event(
+        &self,
+        _app: i64,
+        _event: &str,
+        _handler: Option<String>,
+        _offline: bool,
+    ) -> StoreResult<u64> {
         Err(unsupported())
     }
     async fn bindings(&self, _app: i64) -> StoreResult<Vec<crate::events::Binding>> {
@@ -188,11 +194,19 @@ pub trait Store: Send + Sync + 'static {
     async fn finish_delivery(&self, _id: i64, _delivered: bool, _retry_at: Option<i64>) -> StoreResult<()> {
         Err(unsupported())
     }
-    async fn take_offline_events(&self, _query: crate::events::OfflineQuery) -> StoreResult<Vec<crate::events::OfflineEvent>> {
+    async fn take_offline_events(
+        &self,
+        _query: crate::events::OfflineQuery,
+    ) -> StoreResult<Vec<crate::events::OfflineEvent>> {
         Err(unsupported())
     }
     /// Removes an app's offline events of a process (only these message ids when given).
-    async fn clear_offline_events(&self, _app: i64, _process_id: &str, _message_ids: Option<Vec<String>>) -> StoreResult<u64> {
+    async fn clear_offline_events(
+        &self,
+        _app: i64,
+        _process_id: &str,
+        _message_ids: Option<Vec<String>>,
+    ) -> StoreResult<u64> {
         Err(unsupported())
     }
     /// Marks an app's offline events of a process as failed.
@@ -229,7 +243,11 @@ pub trait Store: Send + Sync + 'static {
         Err(unsupported())
     }
     /// Memberships `(user, group)` of these users and/or groups (None: any), by user then group.
-    async fn memberships(&self, _users: Option<Vec<UserId>>, _groups: Option<Vec<GroupId>>) -> StoreResult<Vec<(UserId, GroupId)>> {
+    async fn memberships(
+        &self,
+        _users: Option<Vec<UserId>>,
+        _groups: Option<Vec<GroupId>>,
+    ) -> StoreResult<Vec<(UserId, GroupId)>> {
         Err(unsupported())
     }
     /// Creates groups atomically; `Taken("name")` for a duplicate name.

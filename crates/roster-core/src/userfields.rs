@@ -269,10 +269,7 @@ pub fn labels_for_add(given: &Map<String, Json>, name: &str) -> Labels {
 
 /// Labels an update replaces: only those given; unnamed languages become empty.
 pub fn labels_for_update(given: &Map<String, Json>) -> Labels {
-    LABEL_KEYS
-        .iter()
-        .filter_map(|k| given.get(*k).map(|v| ((*k).to_owned(), expand_label(Some(v), ""))))
-        .collect()
+    LABEL_KEYS.iter().filter_map(|k| given.get(*k).map(|v| ((*k).to_owned(), expand_label(Some(v), "")))).collect()
 }
 
 fn int_setting(v: Option<&Json>) -> Option<i64> {

@@ -130,14 +130,7 @@ impl Args {
             (self.id_min, self.id_max),
             &self.find,
         )?;
-        Ok(Config {
-            target,
-            plan,
-            connections: self.connections,
-            warmup,
-            duration,
-            total: self.total,
-        })
+        Ok(Config { target, plan, connections: self.connections, warmup, duration, total: self.total })
     }
 }
 

@@ -133,9 +133,7 @@ pub async fn run(cfg: Config) -> Result<RunResult> {
     let addr = cfg.target.addr;
     let mut senders = Vec::with_capacity(cfg.connections);
     for i in 0..cfg.connections {
-        let s = connect(addr)
-            .await
-            .with_context(|| format!("connection {}: cannot connect to {addr}", i + 1))?;
+        let s = connect(addr).await.with_context(|| format!("connection {}: cannot connect to {addr}", i + 1))?;
         senders.push(s);
     }
     let start = Instant::now();
@@ -219,11 +217,7 @@ async fn conn_loop(sh: Arc<Shared>, sender: Sender) -> ConnStats {
 /// Sends one request on the connection, (re)connecting first when there is
 /// none. A kept-alive connection the server closed before the request went
 /// out is replaced once without counting an error.
-async fn send_one(
-    sh: &Shared,
-    sender: &mut Option<Sender>,
-    body: Bytes,
-) -> Result<(StatusCode, Bytes), String> {
+async fn send_one(sh: &Shared, sender: &mut Option<Sender>, body: Bytes) -> Result<(StatusCode, Bytes), String> {
     for _ in 0..2 {
         let live = match sender {
             Some(s) => s,
@@ -248,20 +242,10 @@ async fn send_one(
     Err("connection closed by the server before the request was sent".to_string())
 }
 
-async fn exchange(
-    sender: &mut Sender,
-    req: hyper::Request<Full<Bytes>>,
-) -> Result<(StatusCode, Bytes), String> {
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| format!("request: {e}"))?;
+async fn exchange(sender: &mut Sender, req: hyper::Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), String> {
+    let resp = sender.send_request(req).await.map_err(|e| format!("request: {e}"))?;
     let status = resp.status();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("response body: {e}"))?;
+    let body = resp.into_body().collect().await.map_err(|e| format!("response body: {e}"))?;
     Ok((status, body.to_bytes()))
 }
 

@@ -41,14 +41,9 @@ fn run(args: &cli::Args) -> Result<()> {
         total: cfg.total,
     };
     let runtime = if args.threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()
+        tokio::runtime::Builder::new_multi_thread().worker_threads(args.threads).enable_all().build()
     }
     .context("cannot start the tokio runtime")?;
     let mut result = runtime.block_on(drive::run(cfg))?;

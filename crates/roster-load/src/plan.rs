@@ -80,9 +80,7 @@ impl Plan {
         Ok(Plan {
             face,
             scenario,
-            uri: path
-                .parse()
-                .context("request path is not a valid URI path")?,
+            uri: path.parse().context("request path is not a valid URI path")?,
             host: HeaderValue::from_str(&target.authority).context("bad host in --url")?,
             content_type: HeaderValue::from_static(content_type),
             auth,
@@ -239,12 +237,7 @@ mod tests {
     #[test]
     fn bodies_are_valid_json() {
         let mut rng = StdRng::seed_from_u64(1);
-        for s in [
-            Scenario::Update,
-            Scenario::Get,
-            Scenario::Search,
-            Scenario::Batch,
-        ] {
+        for s in [Scenario::Update, Scenario::Get, Scenario::Search, Scenario::Batch] {
             let p = plan(Face::Bitrix24, s, "http://127.0.0.1:1/rest/1/x");
             let (b, _) = p.body(&mut rng, 1, None);
             let v: Value = serde_json::from_slice(&b).unwrap();
@@ -264,15 +257,7 @@ mod tests {
     fn find_placeholder_takes_the_id() {
         let t = parse_target("http://127.0.0.1:1/r/").unwrap();
         let mut rng = StdRng::seed_from_u64(3);
-        let p = Plan::new(
-            Face::Bitrix24,
-            Scenario::Search,
-            &t,
-            None,
-            (8, 8),
-            "Name{id}",
-        )
-        .unwrap();
+        let p = Plan::new(Face::Bitrix24, Scenario::Search, &t, None, (8, 8), "Name{id}").unwrap();
         let (b, _) = p.body(&mut rng, 1, None);
         assert_eq!(&b[..], br#"{"FILTER":{"FIND":"Name8"}}"#);
         let p = Plan::new(Face::Bitrix24, Scenario::Search, &t, None, (8, 8), "x").unwrap();
@@ -305,15 +290,9 @@ mod tests {
         let e = u.check(StatusCode::BAD_REQUEST, br#"{"result":1}"#);
         assert_eq!(e.unwrap_err(), r#"HTTP 400: {"result":1}"#);
         let b = plan(Face::Bitrix24, Scenario::Batch, "http://127.0.0.1:1/r/");
-        assert!(b
-            .check(ok, br#"{"result":{"result":{},"result_error":[]}}"#)
-            .is_ok());
-        assert!(b
-            .check(ok, br#"{"result":{"result":{},"result_error":{}}}"#)
-            .is_ok());
-        assert!(b
-            .check(ok, br#"{"result":{"result_error":{"c1":"x"}}}"#)
-            .is_err());
+        assert!(b.check(ok, br#"{"result":{"result":{},"result_error":[]}}"#).is_ok());
+        assert!(b.check(ok, br#"{"result":{"result":{},"result_error":{}}}"#).is_ok());
+        assert!(b.check(ok, br#"{"result":{"result_error":{"c1":"x"}}}"#).is_err());
         assert!(b.check(ok, br#"{"result":{"result":{}}}"#).is_err());
     }
 

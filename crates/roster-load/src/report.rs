@@ -120,10 +120,7 @@ impl Report {
             self.errors,
         );
         if let Some(b) = &self.batch {
-            line.push_str(&format!(
-                "  updates={} in {:.3} s = {:.1} updates/s",
-                b.updates, b.wall_s, b.updates_per_s
-            ));
+            line.push_str(&format!("  updates={} in {:.3} s = {:.1} updates/s", b.updates, b.wall_s, b.updates_per_s));
         }
         line
     }
@@ -228,12 +225,8 @@ mod tests {
         let b = rep.batch.clone().unwrap();
         assert_eq!(b.updates_per_s, 2000.0);
         assert_eq!(b.wall_s, 0.5);
-        assert!(rep
-            .human_line()
-            .starts_with("batch bitrix24 c=4 total=1000: 40.0 req/s"));
-        assert!(rep
-            .human_line()
-            .ends_with("updates=1000 in 0.500 s = 2000.0 updates/s"));
+        assert!(rep.human_line().starts_with("batch bitrix24 c=4 total=1000: 40.0 req/s"));
+        assert!(rep.human_line().ends_with("updates=1000 in 0.500 s = 2000.0 updates/s"));
         let j = rep.to_json();
         assert_eq!(j["updates"], 1000);
         assert_eq!(j["wall_s"], 0.5);

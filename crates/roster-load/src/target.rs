@@ -21,9 +21,7 @@ pub struct Target {
 
 /// Parses `url` and checks it names a loopback host over plain `http://`.
 pub fn parse_target(url: &str) -> Result<Target> {
-    let uri: Uri = url
-        .parse()
-        .with_context(|| format!("invalid --url {url:?}"))?;
+    let uri: Uri = url.parse().with_context(|| format!("invalid --url {url:?}"))?;
     match uri.scheme_str() {
         Some("http") => {}
         Some(other) => {
@@ -44,20 +42,13 @@ pub fn parse_target(url: &str) -> Result<Target> {
         "" => "/".to_string(),
         p => p.to_string(),
     };
-    Ok(Target {
-        addr: SocketAddr::new(ip, port),
-        authority: authority.as_str().to_string(),
-        path,
-    })
+    Ok(Target { addr: SocketAddr::new(ip, port), authority: authority.as_str().to_string(), path })
 }
 
 /// Maps a URL host to a loopback IP, or refuses it. `localhost` maps to
 /// 127.0.0.1 without consulting the resolver; bracketed IPv6 is accepted.
 pub fn loopback_ip(host: &str) -> Result<IpAddr> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if bare.eq_ignore_ascii_case("localhost") {
         return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }

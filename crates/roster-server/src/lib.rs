@@ -79,7 +79,11 @@ pub fn app_with(dir: Directory, bitrix: BitrixConfig, zabbix: ZabbixConfig) -> R
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight requests
 /// (default connection limits; see [`serve::serve`]).
-pub async fn run(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     serve::serve(listener, app, serve::ConnLimits::default(), shutdown).await
 }
 

@@ -14,9 +14,14 @@ use roster_bitrix24::Secure;
 
 /// Where the certificate comes from.
 pub enum CertSource {
-    Files { cert: PathBuf, key: PathBuf },
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+    },
     /// Generate one for localhost and 127.0.0.1 and write it into this directory.
-    SelfSigned { dir: PathBuf },
+    SelfSigned {
+        dir: PathBuf,
+    },
 }
 
 /// A bound HTTPS listener, ready to serve.

@@ -14,11 +14,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// `target/debug/roster` of this workspace.
 fn roster_bin() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/roster");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p roster` before these tests",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run `cargo build -p roster` before these tests", path.display());
     path
 }
 
@@ -32,11 +28,7 @@ fn webhook(db_url: &str, args: &[&str]) -> String {
         .output()
         .expect("run roster");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "roster webhook {args:?} failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "roster webhook {args:?} failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
     stdout
 }
 
@@ -44,31 +36,17 @@ fn webhook(db_url: &str, args: &[&str]) -> String {
 async fn webhook_add_list_delete_act_on_a_running_server() {
     let s = common::start().await;
     let code = "abcdefgh123";
-    let printed = webhook(
-        &s.db_url,
-        &["add", "--user", "1", "--scope", "user", "--code", code],
-    );
+    let printed = webhook(&s.db_url, &["add", "--user", "1", "--scope", "user", "--code", code]);
     assert_eq!(printed.trim(), format!("/rest/1/{code}/"));
 
     // The running server accepts it at once, with the scope given.
     let hook = format!("{}{}", s.base, printed.trim());
-    assert_eq!(
-        s.call_as(&hook, "user.current", json!({})).await.ok()["ID"],
-        "1"
-    );
-    assert_eq!(
-        s.call_as(&hook, "scope", json!({})).await.ok(),
-        &json!(["user"])
-    );
-    s.call_as(&hook, "department.get", json!({}))
-        .await
-        .err(403, "insufficient_scope", None);
+    assert_eq!(s.call_as(&hook, "user.current", json!({})).await.ok()["ID"], "1");
+    assert_eq!(s.call_as(&hook, "scope", json!({})).await.ok(), &json!(["user"]));
+    s.call_as(&hook, "department.get", json!({})).await.err(403, "insufficient_scope", None);
 
     let listing = webhook(&s.db_url, &["list"]);
-    assert!(
-        !listing.contains(code),
-        "the code must never be listed: {listing}"
-    );
+    assert!(!listing.contains(code), "the code must never be listed: {listing}");
     assert!(!listing.contains(common::BOOT_CODE), "{listing}");
     let row = listing
         .lines()
@@ -105,10 +83,7 @@ async fn webhook_add_refuses_bad_input() {
             .output()
             .expect("run roster");
         assert!(!out.status.success(), "roster webhook {args:?} should fail");
-        assert!(
-            !out.stderr.is_empty(),
-            "roster webhook {args:?} gave no reason"
-        );
+        assert!(!out.stderr.is_empty(), "roster webhook {args:?} gave no reason");
     }
 }
 
@@ -117,19 +92,8 @@ async fn serve_prints_its_address_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = format!("sqlite://{}", dir.path().join("serve.db").display());
     let mut child = tokio::process::Command::new(roster_bin())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &db_url,
-        ])
-        .args([
-            "--admin-password",
-            "pw-123456",
-            "--bootstrap-webhook",
-            "servecode123",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db_url])
+        .args(["--admin-password", "pw-123456", "--bootstrap-webhook", "servecode123"])
         .env("ROSTER_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -142,13 +106,8 @@ async fn serve_prints_its_address_and_stops_on_sigterm() {
         .expect("no output in time")
         .expect("read stdout")
         .expect("stdout closed");
-    let base = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"));
-    let port: u16 = base
-        .strip_prefix("http://127.0.0.1:")
-        .and_then(|p| p.parse().ok())
-        .expect("port");
+    let base = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {first}"));
+    let port: u16 = base.strip_prefix("http://127.0.0.1:").and_then(|p| p.parse().ok()).expect("port");
     assert_ne!(port, 0);
 
     // It serves (and has installed its signal handlers by the time it answers).
@@ -159,10 +118,7 @@ async fn serve_prints_its_address_and_stops_on_sigterm() {
     assert_eq!(body["result"]["ID"], "1");
 
     let pid = child.id().expect("pid").to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("run kill");
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
     assert!(killed.success());
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
         .await

@@ -14,9 +14,7 @@ async fn batch(s: &Server, params: Value) -> Value {
 }
 
 fn keys(v: &Value) -> Vec<String> {
-    v.as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default()
+    v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
 }
 
 const NOT_FOUND: &str = "Method not found!";
@@ -24,15 +22,9 @@ const NOT_FOUND: &str = "Method not found!";
 #[tokio::test]
 async fn commands_as_a_map() {
     let s = common::start().await;
-    let res = batch(
-        &s,
-        json!({"cmd": {"me": "user.current", "t": "server.time", "u": "user.get?ID=1"}}),
-    )
-    .await;
+    let res = batch(&s, json!({"cmd": {"me": "user.current", "t": "server.time", "u": "user.get?ID=1"}})).await;
     assert_eq!(res["result"]["me"]["ID"], "1");
-    assert!(common::is_iso(
-        res["result"]["t"].as_str().unwrap_or_default()
-    ));
+    assert!(common::is_iso(res["result"]["t"].as_str().unwrap_or_default()));
     assert_eq!(common::ids_of(&res["result"]["u"]), vec![1]);
     assert_eq!(res["result_total"], json!({"u": 1}));
     assert_eq!(res["result_error"], json!([]));
@@ -46,21 +38,11 @@ async fn commands_as_a_map() {
 #[tokio::test]
 async fn commands_as_a_list() {
     let s = common::start().await;
-    let res = batch(
-        &s,
-        json!({"cmd": ["user.current", "server.time", "user.get?ID=1"]}),
-    )
-    .await;
-    let list = res["result"]
-        .as_array()
-        .unwrap_or_else(|| panic!("result is not a list: {res}"));
+    let res = batch(&s, json!({"cmd": ["user.current", "server.time", "user.get?ID=1"]})).await;
+    let list = res["result"].as_array().unwrap_or_else(|| panic!("result is not a list: {res}"));
     assert_eq!(list.len(), 3, "{res}");
     assert_eq!(list[0]["ID"], "1");
-    assert_eq!(
-        res["result_time"].as_array().map(Vec::len),
-        Some(3),
-        "{res}"
-    );
+    assert_eq!(res["result_time"].as_array().map(Vec::len), Some(3), "{res}");
     assert_eq!(res["result_total"], json!({"2": 1}));
     // A non-string item is skipped; the others keep their list positions as keys.
     let res = batch(&s, json!({"cmd": ["user.current", 17, "server.time"]})).await;
@@ -86,17 +68,10 @@ async fn result_references_feed_later_commands() {
     .await;
     let id = res["result"]["new"].as_i64().expect("new id");
     assert_eq!(common::ids_of(&res["result"]["get"]), vec![id]);
-    assert_eq!(
-        res["result"]["again"],
-        json!([{"ID": id.to_string(), "NAME": "Ref"}])
-    );
+    assert_eq!(res["result"]["again"], json!([{"ID": id.to_string(), "NAME": "Ref"}]));
     assert_eq!(res["result"]["dept"][0]["ID"], "1");
     assert_eq!(res["result"]["text"], json!(true));
-    assert_eq!(
-        res["result"]["depts"],
-        json!(true),
-        "a whole-value reference passes the list: {res}"
-    );
+    assert_eq!(res["result"]["depts"], json!(true), "a whole-value reference passes the list: {res}");
     assert_eq!(res["result"]["count"], json!([{"ID": "1"}]));
     assert_eq!(s.user(id).await["LAST_NAME"], format!("Id-{id}-end"));
     // An unresolvable reference stays literal text and matches nothing.
@@ -109,10 +84,7 @@ async fn halt_stops_after_the_first_error() {
     let cmd = json!({"a": "server.time", "b": "user.nope", "c": "user.current"});
     let res = batch(&s, json!({"halt": 1, "cmd": cmd.clone()})).await;
     assert_eq!(keys(&res["result"]), ["a"]);
-    assert_eq!(
-        res["result_error"],
-        json!({"b": {"error": "ERROR_METHOD_NOT_FOUND", "error_description": NOT_FOUND}})
-    );
+    assert_eq!(res["result_error"], json!({"b": {"error": "ERROR_METHOD_NOT_FOUND", "error_description": NOT_FOUND}}));
     for halt in [json!(0), json!("N"), json!(false)] {
         let res = batch(&s, json!({"halt": halt, "cmd": cmd.clone()})).await;
         assert_eq!(keys(&res["result"]), ["a", "c"], "halt={halt}");
@@ -140,12 +112,10 @@ async fn at_most_fifty_commands() {
 #[tokio::test]
 async fn nested_batch_is_refused() {
     let s = common::start().await;
-    let res = batch(&s, json!({"cmd": {"inner": "batch?cmd[x]=server.time", "Inner2": "BATCH", "ok": "server.time"}})).await;
+    let res =
+        batch(&s, json!({"cmd": {"inner": "batch?cmd[x]=server.time", "Inner2": "BATCH", "ok": "server.time"}})).await;
     let refused = json!({"error": "ERROR_BATCH_METHOD_NOT_ALLOWED", "error_description": "Method is not allowed for batch usage"});
-    assert_eq!(
-        res["result_error"],
-        json!({"inner": refused.clone(), "Inner2": refused})
-    );
+    assert_eq!(res["result_error"], json!({"inner": refused.clone(), "Inner2": refused}));
     assert_eq!(keys(&res["result"]), ["ok"]);
 }
 
@@ -165,11 +135,12 @@ async fn empty_sections_are_empty_lists() {
 #[tokio::test]
 async fn results_keep_command_order_and_pages() {
     let s = common::start().await;
-    let specs: Vec<Value> = (0..55)
-        .map(|i| json!({"EMAIL": format!("b{i}@example.com"), "UF_DEPARTMENT": 1}))
-        .collect();
+    let specs: Vec<Value> =
+        (0..55).map(|i| json!({"EMAIL": format!("b{i}@example.com"), "UF_DEPARTMENT": 1})).collect();
     s.add_users(&specs).await;
-    let res = batch(&s, json!({"cmd": {"z": "server.time", "a": "user.get", "m": "user.get?start=50", "b": "profile"}})).await;
+    let res =
+        batch(&s, json!({"cmd": {"z": "server.time", "a": "user.get", "m": "user.get?start=50", "b": "profile"}}))
+            .await;
     assert_eq!(keys(&res["result"]), ["z", "a", "m", "b"]);
     assert_eq!(keys(&res["result_time"]), ["z", "a", "m", "b"]);
     assert_eq!(res["result_total"], json!({"a": 56, "m": 56}));
@@ -181,11 +152,7 @@ async fn results_keep_command_order_and_pages() {
 async fn form_encoded_batch_with_double_encoding() {
     let s = common::start().await;
     let inner = format!("user.get?{}", ["FILTER[ID]=1", "select[]=ID"].join("&"));
-    let body = format!(
-        "halt=0&cmd[one]={}&cmd[two]={}",
-        enc(&inner),
-        enc("server.time")
-    );
+    let body = format!("halt=0&cmd[one]={}&cmd[two]={}", enc(&inner), enc("server.time"));
     let r = s.post_form(&format!("{}batch", s.hook), &body).await;
     let res = r.ok();
     assert_eq!(res["result"]["one"], json!([{"ID": "1"}]));
@@ -208,12 +175,6 @@ async fn sub_calls_run_with_the_callers_identity_and_scope() {
         .await;
     let res = r.ok();
     assert_eq!(res["result"]["me"]["ID"], id.to_string());
-    assert_eq!(
-        res["result_error"]["dept"],
-        json!({"error": "insufficient_scope", "error_description": ""})
-    );
-    assert_eq!(
-        res["result_error"]["add"],
-        json!({"error": "ERROR_CORE", "error_description": "access_denied"})
-    );
+    assert_eq!(res["result_error"]["dept"], json!({"error": "insufficient_scope", "error_description": ""}));
+    assert_eq!(res["result_error"]["add"], json!({"error": "ERROR_CORE", "error_description": "access_denied"}));
 }

@@ -27,11 +27,7 @@ use serde_json::{json, Value};
 /// `target/debug/roster` of this workspace.
 fn roster_bin() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/roster");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p roster` before these tests",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run `cargo build -p roster` before these tests", path.display());
     path
 }
 
@@ -60,8 +56,7 @@ fn cli(db_url: &str, args: &[&str]) -> String {
 /// A CLI command that prints one JSON object.
 fn cli_json(db_url: &str, args: &[&str]) -> Value {
     let out = cli(db_url, args);
-    serde_json::from_str(out.trim())
-        .unwrap_or_else(|e| panic!("roster {args:?}: not JSON ({e}): {out}"))
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("roster {args:?}: not JSON ({e}): {out}"))
 }
 
 /// An application registered with `roster app add`.
@@ -81,19 +76,11 @@ fn app_add_on(db_url: &str, scope: &str, users: Option<&str>) -> App {
         args.extend(["--users", u]);
     }
     let printed = cli_json(db_url, &args);
-    let keys: Vec<&str> = printed
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = printed.as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(keys, ["client_id", "client_secret"], "{printed}");
     App {
         client_id: printed["client_id"].as_str().expect("client_id").to_owned(),
-        client_secret: printed["client_secret"]
-            .as_str()
-            .expect("client_secret")
-            .to_owned(),
+        client_secret: printed["client_secret"].as_str().expect("client_secret").to_owned(),
     }
 }
 
@@ -111,29 +98,13 @@ fn token_issue(s: &Server, app: &App, user: i64, ttl: Option<i64>) -> Value {
 /// An access token for `user` of a fresh app with `scope`.
 fn access_token(s: &Server, scope: &str, user: i64) -> String {
     let app = app_add(s, scope, None);
-    token_issue(s, &app, user, None)["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
+    token_issue(s, &app, user, None)["access_token"].as_str().expect("access_token").to_owned()
 }
 
 fn oauth_code(s: &Server, app: &App, user: i64) -> String {
-    let out = cli(
-        &s.db_url,
-        &[
-            "oauth",
-            "code",
-            "--app",
-            &app.client_id,
-            "--user",
-            &user.to_string(),
-        ],
-    );
+    let out = cli(&s.db_url, &["oauth", "code", "--app", &app.client_id, "--user", &user.to_string()]);
     let code = out.trim().to_owned();
-    assert!(
-        !code.is_empty() && !code.contains(char::is_whitespace),
-        "{out}"
-    );
+    assert!(!code.is_empty() && !code.contains(char::is_whitespace), "{out}");
     code
 }
 
@@ -144,12 +115,7 @@ async fn fetch(req: reqwest::RequestBuilder) -> Reply {
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.expect("read body").to_vec();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        bytes,
-        json,
-    }
+    Reply { status, headers, bytes, json }
 }
 
 /// POSTs JSON `params` to `{hook}{method}`, whatever the answer's status.
@@ -160,22 +126,12 @@ async fn raw_call(s: &Server, hook: &str, method: &str, params: Value) -> Reply 
 /// Calls `/rest/{method}` with the access token in the `auth` body parameter.
 async fn oauth_call(s: &Server, token: &str, method: &str, params: Value) -> Reply {
     let params = common::merged(json!({"auth": token}), &params);
-    fetch(
-        s.client()
-            .post(format!("{}/rest/{method}", s.base))
-            .json(&params),
-    )
-    .await
+    fetch(s.client().post(format!("{}/rest/{method}", s.base)).json(&params)).await
 }
 
 /// `GET /oauth/token/?query`.
 async fn token_endpoint(s: &Server, query: &[(&str, &str)]) -> Reply {
-    fetch(
-        s.client()
-            .get(format!("{}/oauth/token/", s.base))
-            .query(query),
-    )
-    .await
+    fetch(s.client().get(format!("{}/oauth/token/", s.base)).query(query)).await
 }
 
 fn refresh_query<'a>(app: &'a App, refresh: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -189,15 +145,15 @@ fn refresh_query<'a>(app: &'a App, refresh: &'a str) -> Vec<(&'a str, &'a str)> 
 
 /// The keys of a JSON object, in order.
 fn keys(v: &Value) -> Vec<String> {
-    v.as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect()
+    v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().cloned().collect()
 }
 
 /// Whether a file (or its SQLite WAL/journal) contains `needle`.
 fn db_contains(db: &Path, needle: &str) -> bool {
+    // Under ROSTER_TEST_BACKEND=postgres the harness keeps the database URL next to `db`.
+    if let Ok(url) = std::fs::read_to_string(db.with_file_name("postgres-url")) {
+        return pg_contains(url, needle.to_owned());
+    }
     ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
         let mut p = db.as_os_str().to_owned();
         p.push(suffix);
@@ -205,6 +161,31 @@ fn db_contains(db: &Path, needle: &str) -> bool {
             .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
             .unwrap_or(false)
     })
+}
+
+/// Whether any row of any table of the PostgreSQL database at `url` contains `needle`.
+fn pg_contains(url: String, needle: String) -> bool {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+            tokio::spawn(conn);
+            let tables = "SELECT table_name::text FROM information_schema.tables \
+                          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'";
+            for row in c.query(tables, &[]).await.expect("tables") {
+                let table: String = row.get(0);
+                // Table names come from the catalog; the row as text covers every column.
+                let sql = format!("SELECT count(*) FROM {table} t WHERE strpos(CAST(t AS TEXT), $1) > 0");
+                let n: i64 = c.query_one(&sql, &[&needle]).await.expect("search").get(0);
+                if n > 0 {
+                    return true;
+                }
+            }
+            false
+        })
+    })
+    .join()
+    .expect("search the database")
 }
 
 /// A `roster serve` subprocess on a fresh database, killed on drop.
@@ -227,10 +208,7 @@ impl Running {
     /// Sends SIGTERM and asserts a clean exit (status 0) within 10 s.
     fn terminate(mut self) {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("run kill");
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
         assert!(sent.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -238,10 +216,7 @@ impl Running {
                 assert!(status.success(), "exit status after SIGTERM: {status:?}");
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "roster serve did not stop within 10 s of SIGTERM"
-            );
+            assert!(Instant::now() < deadline, "roster serve did not stop within 10 s of SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -260,19 +235,8 @@ fn serve(extra: &[&str]) -> Running {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = format!("sqlite://{}", dir.path().join("serve.db").display());
     let mut child = Command::new(roster_bin())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &db_url,
-        ])
-        .args([
-            "--admin-password",
-            "pw-123456",
-            "--bootstrap-webhook",
-            BOOT_CODE,
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db_url])
+        .args(["--admin-password", "pw-123456", "--bootstrap-webhook", BOOT_CODE])
         .args(extra)
         .env("ROSTER_LOG", "warn")
         .stdin(Stdio::null())
@@ -309,12 +273,9 @@ fn serve(extra: &[&str]) -> Running {
         || (want_cert && running.certificate.is_none())
     {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-            panic!(
-                "roster serve {extra:?} did not announce itself; stdout: {:?}",
-                running.lines
-            )
-        });
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("roster serve {extra:?} did not announce itself; stdout: {:?}", running.lines));
         if let Some(url) = line.strip_prefix("listening on http://") {
             running.http = format!("http://{url}");
         } else if let Some(url) = line.strip_prefix("listening on https://") {
@@ -340,10 +301,7 @@ fn client_trusting(pem: &[u8]) -> reqwest::Client {
 }
 
 fn port_of(url: &str) -> u16 {
-    url.rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {url}"))
+    url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no port in {url}"))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -356,39 +314,20 @@ async fn app_add_prints_credentials_and_stores_the_secret_hashed() {
     assert!(!app.client_id.is_empty() && !app.client_secret.is_empty());
     assert_ne!(app.client_id, app.client_secret);
     let tokens = token_issue(&s, &app, 1, None);
-    let access = tokens["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned();
-    let refresh = tokens["refresh_token"]
-        .as_str()
-        .expect("refresh_token")
-        .to_owned();
+    let access = tokens["access_token"].as_str().expect("access_token").to_owned();
+    let refresh = tokens["refresh_token"].as_str().expect("refresh_token").to_owned();
     let code = oauth_code(&s, &app, 1);
     // The server has written everything it keeps; no secret is stored in clear.
     s.call("user.current", json!({})).await.ok();
-    assert!(
-        db_contains(&s.db_path, &app.client_id),
-        "the client_id is stored as is"
-    );
-    for (what, secret) in [
-        ("client secret", &app.client_secret),
-        ("access token", &access),
-        ("refresh token", &refresh),
-        ("code", &code),
-    ] {
-        assert!(
-            !db_contains(&s.db_path, secret),
-            "the {what} is stored in clear in {}",
-            s.db_path.display()
-        );
+    assert!(db_contains(&s.db_path, &app.client_id), "the client_id is stored as is");
+    for (what, secret) in
+        [("client secret", &app.client_secret), ("access token", &access), ("refresh token", &refresh), ("code", &code)]
+    {
+        assert!(!db_contains(&s.db_path, secret), "the {what} is stored in clear in {}", s.db_path.display());
     }
     let listing = cli(&s.db_url, &["app", "list"]);
     assert!(listing.contains(&app.client_id), "{listing}");
-    assert!(
-        !listing.contains(&app.client_secret),
-        "app list shows the secret: {listing}"
-    );
+    assert!(!listing.contains(&app.client_secret), "app list shows the secret: {listing}");
 }
 
 #[tokio::test]
@@ -430,11 +369,7 @@ async fn token_issue_works_at_once_in_auth_access_token_and_bearer() {
     let r = oauth_call(&s, token, "user.current", json!({})).await;
     assert_eq!(r.ok()["ID"], uid_s.as_str());
     // `auth` in the query string and in a form body.
-    let r = fetch(
-        s.client()
-            .get(format!("{}/rest/user.current?auth={token}", s.base)),
-    )
-    .await;
+    let r = fetch(s.client().get(format!("{}/rest/user.current?auth={token}", s.base))).await;
     assert_eq!(r.ok()["ID"], uid_s.as_str());
     let r = fetch(
         s.client()
@@ -445,37 +380,15 @@ async fn token_issue_works_at_once_in_auth_access_token_and_bearer() {
     .await;
     assert_eq!(r.ok()["ID"], uid_s.as_str());
     // `access_token`.
-    let r = fetch(s.client().get(format!(
-        "{}/rest/user.current.json?access_token={token}",
-        s.base
-    )))
-    .await;
+    let r = fetch(s.client().get(format!("{}/rest/user.current.json?access_token={token}", s.base))).await;
     assert_eq!(r.ok()["ID"], uid_s.as_str());
-    let r = fetch(
-        s.client()
-            .post(format!("{}/rest/user.current", s.base))
-            .json(&json!({"access_token": token})),
-    )
-    .await;
+    let r = fetch(s.client().post(format!("{}/rest/user.current", s.base)).json(&json!({"access_token": token}))).await;
     assert_eq!(r.ok()["ID"], uid_s.as_str());
     // `Authorization: Bearer`.
-    let r = fetch(
-        s.client()
-            .post(format!("{}/rest/user.current", s.base))
-            .bearer_auth(token)
-            .json(&json!({})),
-    )
-    .await;
+    let r = fetch(s.client().post(format!("{}/rest/user.current", s.base)).bearer_auth(token).json(&json!({}))).await;
     assert_eq!(r.ok()["ID"], uid_s.as_str());
     // The call acts as the token's user: a plain user cannot add users.
-    oauth_call(
-        &s,
-        token,
-        "user.add",
-        json!({"EMAIL": "nope@example.com", "UF_DEPARTMENT": 1}),
-    )
-    .await
-    .denied();
+    oauth_call(&s, token, "user.add", json!({"EMAIL": "nope@example.com", "UF_DEPARTMENT": 1})).await.denied();
 }
 
 /// The Bitrix24 token answer (spec 4.2) for `user` of an app with `scope`.
@@ -501,24 +414,14 @@ fn assert_token_answer(r: &Reply, s: &Server, user: i64, scope: &str) {
     .collect();
     assert_eq!(got, want, "{t}");
     assert_eq!(t["expires_in"], 3600, "{t}");
-    let expires = t["expires"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("expires is not an integer: {t}"));
+    let expires = t["expires"].as_i64().unwrap_or_else(|| panic!("expires is not an integer: {t}"));
     assert!((expires - (now_unix() + 3600)).abs() <= 5, "{t}");
     assert_eq!(t["scope"], scope, "{t}");
     assert_eq!(t["user_id"], user, "{t}");
     assert_eq!(t["client_endpoint"], format!("{}/rest/", s.base), "{t}");
-    assert!(
-        t["server_endpoint"]
-            .as_str()
-            .is_some_and(|e| e.starts_with("http")),
-        "{t}"
-    );
+    assert!(t["server_endpoint"].as_str().is_some_and(|e| e.starts_with("http")), "{t}");
     assert_eq!(t["domain"], s.base.trim_start_matches("http://"), "{t}");
-    assert!(
-        t["member_id"].as_str().is_some_and(|m| !m.is_empty()),
-        "{t}"
-    );
+    assert!(t["member_id"].as_str().is_some_and(|m| !m.is_empty()), "{t}");
     assert!(t["status"].as_str().is_some_and(|m| !m.is_empty()), "{t}");
     for k in ["access_token", "refresh_token"] {
         assert!(t[k].as_str().is_some_and(|v| v.len() >= 16), "{t}");
@@ -539,27 +442,13 @@ async fn authorization_code_works_once_and_refresh_tokens_rotate() {
     ];
     let first = token_endpoint(&s, &exchange).await;
     assert_token_answer(&first, &s, uid, "user,user.userfield");
-    let a1 = first.json["access_token"]
-        .as_str()
-        .expect("access")
-        .to_owned();
-    let r1 = first.json["refresh_token"]
-        .as_str()
-        .expect("refresh")
-        .to_owned();
-    assert_eq!(
-        oauth_call(&s, &a1, "user.current", json!({})).await.ok()["ID"],
-        uid.to_string()
-    );
+    let a1 = first.json["access_token"].as_str().expect("access").to_owned();
+    let r1 = first.json["refresh_token"].as_str().expect("refresh").to_owned();
+    assert_eq!(oauth_call(&s, &a1, "user.current", json!({})).await.ok()["ID"], uid.to_string());
 
     // The code works once.
     let again = token_endpoint(&s, &exchange).await;
-    assert_eq!(
-        (again.status, again.json["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{}",
-        again.text()
-    );
+    assert_eq!((again.status, again.json["error"].as_str()), (400, Some("invalid_grant")), "{}", again.text());
     // A wrong secret is an invalid client, for codes and refresh tokens alike.
     let code2 = oauth_code(&s, &app, uid);
     let bad = token_endpoint(
@@ -572,12 +461,7 @@ async fn authorization_code_works_once_and_refresh_tokens_rotate() {
         ],
     )
     .await;
-    assert_eq!(
-        (bad.status, bad.json["error"].as_str()),
-        (401, Some("invalid_client")),
-        "{}",
-        bad.text()
-    );
+    assert_eq!((bad.status, bad.json["error"].as_str()), (401, Some("invalid_client")), "{}", bad.text());
     let bad = token_endpoint(
         &s,
         &[
@@ -588,48 +472,24 @@ async fn authorization_code_works_once_and_refresh_tokens_rotate() {
         ],
     )
     .await;
-    assert_eq!(
-        (bad.status, bad.json["error"].as_str()),
-        (401, Some("invalid_client")),
-        "{}",
-        bad.text()
-    );
+    assert_eq!((bad.status, bad.json["error"].as_str()), (401, Some("invalid_client")), "{}", bad.text());
 
     // Refresh: a new pair; the old refresh token fails afterwards; the new one works.
     let second = token_endpoint(&s, &refresh_query(&app, &r1)).await;
     assert_token_answer(&second, &s, uid, "user,user.userfield");
-    let a2 = second.json["access_token"]
-        .as_str()
-        .expect("access")
-        .to_owned();
-    let r2 = second.json["refresh_token"]
-        .as_str()
-        .expect("refresh")
-        .to_owned();
+    let a2 = second.json["access_token"].as_str().expect("access").to_owned();
+    let r2 = second.json["refresh_token"].as_str().expect("refresh").to_owned();
     assert_ne!(a2, a1);
     assert_ne!(r2, r1);
-    assert_eq!(
-        oauth_call(&s, &a2, "user.current", json!({})).await.ok()["ID"],
-        uid.to_string()
-    );
+    assert_eq!(oauth_call(&s, &a2, "user.current", json!({})).await.ok()["ID"], uid.to_string());
     let reused = token_endpoint(&s, &refresh_query(&app, &r1)).await;
-    assert_eq!(
-        (reused.status, reused.json["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{}",
-        reused.text()
-    );
+    assert_eq!((reused.status, reused.json["error"].as_str()), (400, Some("invalid_grant")), "{}", reused.text());
     let third = token_endpoint(&s, &refresh_query(&app, &r2)).await;
     assert_token_answer(&third, &s, uid, "user,user.userfield");
 
     // A code past its 30 s works no more (made through the store, so as not to wait).
     let dir = Directory::new(roster_store::open(&s.db_url).expect("open store"));
-    let stored = dir
-        .store()
-        .app_by_client_id(&app.client_id)
-        .await
-        .expect("read app")
-        .expect("app");
+    let stored = dir.store().app_by_client_id(&app.client_id).await.expect("read app").expect("app");
     let stale = "0badc0de0badc0de0badc0de0badc0de";
     dir.store()
         .save_auth_code(
@@ -650,26 +510,13 @@ async fn authorization_code_works_once_and_refresh_tokens_rotate() {
         ],
     )
     .await;
-    assert_eq!(
-        (r.status, r.json["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "an expired code: {}",
-        r.text()
-    );
+    assert_eq!((r.status, r.json["error"].as_str()), (400, Some("invalid_grant")), "an expired code: {}", r.text());
 
     // A refresh token of one app does not work with another app's credentials.
     let other = app_add(&s, "user", None);
-    let r3 = third.json["refresh_token"]
-        .as_str()
-        .expect("refresh")
-        .to_owned();
+    let r3 = third.json["refresh_token"].as_str().expect("refresh").to_owned();
     let cross = token_endpoint(&s, &refresh_query(&other, &r3)).await;
-    assert_eq!(
-        (cross.status, cross.json["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{}",
-        cross.text()
-    );
+    assert_eq!((cross.status, cross.json["error"].as_str()), (400, Some("invalid_grant")), "{}", cross.text());
 }
 
 #[tokio::test]
@@ -682,11 +529,7 @@ async fn expired_token_is_401_expired_token() {
     // `expires` has whole seconds: after 2 s the token is past it for certain.
     tokio::time::sleep(Duration::from_millis(2200)).await;
     let r = oauth_call(&s, token, "user.current", json!({})).await;
-    r.err(
-        401,
-        "expired_token",
-        Some("The access token provided has expired"),
-    );
+    r.err(401, "expired_token", Some("The access token provided has expired"));
     // Its refresh token still gives a working pair.
     let refresh = t["refresh_token"].as_str().expect("refresh_token");
     let fresh = token_endpoint(&s, &refresh_query(&app, refresh)).await;
@@ -704,12 +547,7 @@ async fn unknown_token_is_401_no_auth_found() {
             "NO_AUTH_FOUND",
             Some("Wrong authorization data"),
         );
-        let r = fetch(
-            s.client()
-                .get(format!("{}/rest/user.current", s.base))
-                .bearer_auth(token),
-        )
-        .await;
+        let r = fetch(s.client().get(format!("{}/rest/user.current", s.base)).bearer_auth(token)).await;
         r.err(401, "NO_AUTH_FOUND", Some("Wrong authorization data"));
     }
 }
@@ -725,10 +563,7 @@ async fn app_users_limit_access_and_the_admin_always_passes() {
     for user in [inside, 1] {
         let t = token_issue(&s, &app, user, None);
         let token = t["access_token"].as_str().expect("access_token");
-        assert_eq!(
-            oauth_call(&s, token, "user.current", json!({})).await.ok()["ID"],
-            user.to_string()
-        );
+        assert_eq!(oauth_call(&s, token, "user.current", json!({})).await.ok()["ID"], user.to_string());
     }
     // The CLI refuses tokens and codes for a user outside the list.
     for cmd in [&["token", "issue"][..], &["oauth", "code"][..]] {
@@ -736,24 +571,13 @@ async fn app_users_limit_access_and_the_admin_always_passes() {
         let user = outside.to_string();
         args.extend(["--app", &app.client_id, "--user", &user]);
         let (ok, stdout, stderr) = cli_run(&s.db_url, &args);
-        assert!(
-            !ok,
-            "roster {args:?} should refuse an unlisted user: {stdout}"
-        );
-        assert!(
-            stderr.contains("user_access_error"),
-            "roster {args:?}: {stderr}"
-        );
+        assert!(!ok, "roster {args:?} should refuse an unlisted user: {stdout}");
+        assert!(stderr.contains("user_access_error"), "roster {args:?}: {stderr}");
     }
     // A token of an unlisted user (as if the list had changed since it was issued):
     // 403 user_access_error on the REST API.
     let dir = Directory::new(roster_store::open(&s.db_url).expect("open store"));
-    let stored = dir
-        .store()
-        .app_by_client_id(&app.client_id)
-        .await
-        .expect("read app")
-        .expect("app");
+    let stored = dir.store().app_by_client_id(&app.client_id).await.expect("read app").expect("app");
     let token = "feedfacefeedfacefeedfacefeedface";
     let record = TokenRecord {
         app: stored.id,
@@ -763,10 +587,7 @@ async fn app_users_limit_access_and_the_admin_always_passes() {
         access_expires: now_unix() + 600,
         refresh_expires: now_unix() + 600,
     };
-    dir.store()
-        .save_token(record, None)
-        .await
-        .expect("save token");
+    dir.store().save_token(record, None).await.expect("save token");
     oauth_call(&s, token, "user.current", json!({})).await.err(
         403,
         "user_access_error",
@@ -774,75 +595,40 @@ async fn app_users_limit_access_and_the_admin_always_passes() {
     );
     // Refreshing it is refused the same way.
     let r = token_endpoint(&s, &refresh_query(&app, "unused-refresh-token-0001")).await;
-    assert_eq!(
-        (r.status, r.json["error"].as_str()),
-        (403, Some("user_access_error")),
-        "{}",
-        r.text()
-    );
+    assert_eq!((r.status, r.json["error"].as_str()), (403, Some("user_access_error")), "{}", r.text());
 }
 
 #[tokio::test]
 async fn app_info_in_oauth_and_webhook_context() {
     let s = common::start().await;
     let app = app_add(&s, "user,department", None);
-    let token = token_issue(&s, &app, 1, None)["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let token = token_issue(&s, &app, 1, None)["access_token"].as_str().expect("token").to_owned();
     let r = oauth_call(&s, &token, "app.info", json!({})).await;
     let info = r.ok();
-    for key in [
-        "ID",
-        "CODE",
-        "VERSION",
-        "STATUS",
-        "INSTALLED",
-        "PAYMENT_EXPIRED",
-        "DAYS",
-        "LANGUAGE_ID",
-        "LICENSE",
-    ] {
+    for key in ["ID", "CODE", "VERSION", "STATUS", "INSTALLED", "PAYMENT_EXPIRED", "DAYS", "LANGUAGE_ID", "LICENSE"] {
         assert!(info.get(key).is_some(), "app.info lacks {key}: {info}");
     }
     assert_eq!(info["CODE"], app.client_id.as_str(), "{info}");
     assert!(info["VERSION"].is_i64(), "VERSION is an integer: {info}");
-    assert!(
-        info["STATUS"]
-            .as_str()
-            .is_some_and(|st| ["F", "D", "T", "P", "L"].contains(&st)),
-        "{info}"
-    );
+    assert!(info["STATUS"].as_str().is_some_and(|st| ["F", "D", "T", "P", "L"].contains(&st)), "{info}");
     assert_eq!(info["INSTALLED"], true, "{info}");
-    assert!(
-        info["PAYMENT_EXPIRED"] == "N" || info["PAYMENT_EXPIRED"] == "Y",
-        "{info}"
-    );
+    assert!(info["PAYMENT_EXPIRED"] == "N" || info["PAYMENT_EXPIRED"] == "Y", "{info}");
 
     let hook = s.hook_for(1, "user,department").await;
     let r = s.call_as(&hook, "app.info", json!({})).await;
     let info = r.ok();
     assert_eq!(keys(info), ["SCOPE", "LICENSE"], "{info}");
-    let scopes: BTreeSet<&str> = info["SCOPE"]
-        .as_array()
-        .expect("SCOPE list")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let scopes: BTreeSet<&str> =
+        info["SCOPE"].as_array().expect("SCOPE list").iter().filter_map(Value::as_str).collect();
     assert_eq!(scopes, BTreeSet::from(["department", "user"]), "{info}");
-    assert!(
-        info["LICENSE"].as_str().is_some_and(|l| !l.is_empty()),
-        "{info}"
-    );
+    assert!(info["LICENSE"].as_str().is_some_and(|l| !l.is_empty()), "{info}");
 }
 
 // ---------------------------------------------------------------------------------------
 // 2. Scopes.
 
-const OAUTH_WORDING: &str =
-    "The request requires higher privileges than provided by the access token";
-const WEBHOOK_WORDING: &str =
-    "The request requires higher privileges than provided by the webhook token";
+const OAUTH_WORDING: &str = "The request requires higher privileges than provided by the access token";
+const WEBHOOK_WORDING: &str = "The request requires higher privileges than provided by the webhook token";
 
 #[tokio::test]
 async fn a_method_outside_the_scopes_is_403_insufficient_scope() {
@@ -856,11 +642,7 @@ async fn a_method_outside_the_scopes_is_403_insufficient_scope() {
         (&dep_hook, "user.current"),
         (&dep_hook, "user.update"),
     ] {
-        s.call_as(hook, method, json!({})).await.err(
-            403,
-            "insufficient_scope",
-            Some(WEBHOOK_WORDING),
-        );
+        s.call_as(hook, method, json!({})).await.err(403, "insufficient_scope", Some(WEBHOOK_WORDING));
     }
     let user_token = access_token(&s, "user", 1);
     let dep_token = access_token(&s, "department", 1);
@@ -870,21 +652,10 @@ async fn a_method_outside_the_scopes_is_403_insufficient_scope() {
         (&dep_token, "user.get"),
         (&dep_token, "user.add"),
     ] {
-        oauth_call(&s, token, method, json!({})).await.err(
-            403,
-            "insufficient_scope",
-            Some(OAUTH_WORDING),
-        );
+        oauth_call(&s, token, method, json!({})).await.err(403, "insufficient_scope", Some(OAUTH_WORDING));
     }
     // Global methods need no scope.
-    for method in [
-        "scope",
-        "methods",
-        "server.time",
-        "user.admin",
-        "profile",
-        "app.info",
-    ] {
+    for method in ["scope", "methods", "server.time", "user.admin", "profile", "app.info"] {
         s.call_as(&dep_hook, method, json!({})).await.ok();
         oauth_call(&s, &dep_token, method, json!({})).await.ok();
     }
@@ -893,46 +664,30 @@ async fn a_method_outside_the_scopes_is_403_insufficient_scope() {
 #[tokio::test]
 async fn user_add_and_update_under_limited_scopes_answer_200_with_the_error_body() {
     let s = common::start().await;
-    let id = s
-        .add_user("limited-target@example.com", json!({"NAME": "Lim"}))
-        .await;
+    let id = s.add_user("limited-target@example.com", json!({"NAME": "Lim"})).await;
     let exact = json!({"error": "insufficient_scope", "error_description": OAUTH_WORDING});
     for scope in ["user_basic", "user_brief"] {
         let hook = s.hook_for(1, scope).await;
         let token = access_token(&s, scope, 1);
         let calls = [
-            (
-                "user.add",
-                json!({"EMAIL": format!("lim-{scope}@example.com"), "UF_DEPARTMENT": 1}),
-            ),
+            ("user.add", json!({"EMAIL": format!("lim-{scope}@example.com"), "UF_DEPARTMENT": 1})),
             ("user.update", json!({"ID": id, "NAME": "Changed"})),
         ];
         for (method, params) in calls {
-            for r in [
-                s.call_as(&hook, method, params.clone()).await,
-                oauth_call(&s, &token, method, params.clone()).await,
-            ] {
+            for r in
+                [s.call_as(&hook, method, params.clone()).await, oauth_call(&s, &token, method, params.clone()).await]
+            {
                 assert_eq!(r.status, 200, "{scope} {method}: {}", r.text());
                 assert_eq!(r.header("content-type"), JSON_TYPE);
                 assert_eq!(r.json, exact, "{scope} {method}: no time, nothing else");
             }
         }
         // Reading is allowed under the limited scopes.
-        assert_eq!(
-            s.call_as(&hook, "user.get", json!({"ID": id})).await.ids(),
-            [id]
-        );
-        assert_eq!(
-            oauth_call(&s, &token, "user.get", json!({"ID": id}))
-                .await
-                .ids(),
-            [id]
-        );
+        assert_eq!(s.call_as(&hook, "user.get", json!({"ID": id})).await.ids(), [id]);
+        assert_eq!(oauth_call(&s, &token, "user.get", json!({"ID": id})).await.ids(), [id]);
     }
     assert_eq!(s.user(id).await["NAME"], "Lim", "nothing was changed");
-    let r = s
-        .call("user.get", json!({"EMAIL": "lim-user_basic@example.com"}))
-        .await;
+    let r = s.call("user.get", json!({"EMAIL": "lim-user_basic@example.com"})).await;
     assert_eq!(r.ok(), &json!([]), "nothing was added");
 }
 
@@ -1100,11 +855,7 @@ const SPEC_BRIEF: &[&str] = &[
 /// `spec` restricted to the keys the full view has (a NULL field is omitted for every
 /// scope alike), in spec order, followed by `extra`.
 fn expected_keys(spec: &[&str], full: &[String], extra: &[&str]) -> Vec<String> {
-    let mut out: Vec<String> = spec
-        .iter()
-        .filter(|k| full.iter().any(|f| f == *k))
-        .map(|k| k.to_string())
-        .collect();
+    let mut out: Vec<String> = spec.iter().filter(|k| full.iter().any(|f| f == *k)).map(|k| k.to_string()).collect();
     out.extend(extra.iter().map(|k| k.to_string()));
     out
 }
@@ -1170,62 +921,31 @@ async fn user_basic_and_user_brief_narrow_the_fields_exactly_as_spec_2_0_lists()
         fields[key] = json!(format!("v-{}", key.to_lowercase()));
     }
     let id = s.add_user("full.fields@example.com", fields).await;
-    s.update(json!({"ID": id, "WORK_LOGO": ["l.png", b64(TINY_PNG)]}))
-        .await;
+    s.update(json!({"ID": id, "WORK_LOGO": ["l.png", b64(TINY_PNG)]})).await;
 
     let full = s.user(id).await;
     let full_keys = keys(&full);
-    let missing: Vec<&str> = SPEC_FULL
-        .iter()
-        .copied()
-        .filter(|k| !full_keys.iter().any(|f| f == k))
-        .collect();
+    let missing: Vec<&str> = SPEC_FULL.iter().copied().filter(|k| !full_keys.iter().any(|f| f == k)).collect();
     for k in &missing {
         // UF_TIMEMAN: a built-in field this portal does not have (spec 2.0 drops those);
         // LAST_ACTIVITY_DATE: NULL until the user is active, hence omitted.
-        assert!(
-            ["UF_TIMEMAN", "LAST_ACTIVITY_DATE"].contains(k),
-            "full view lacks {k}: {full}"
-        );
+        assert!(["UF_TIMEMAN", "LAST_ACTIVITY_DATE"].contains(k), "full view lacks {k}: {full}");
     }
-    assert_eq!(
-        full_keys,
-        expected_keys(SPEC_FULL, &full_keys, &["UF_USR_SCOPECHECK"]),
-        "full scope"
-    );
+    assert_eq!(full_keys, expected_keys(SPEC_FULL, &full_keys, &["UF_USR_SCOPECHECK"]), "full scope");
 
     for (scope, spec, extra) in [
         ("user_basic", SPEC_BASIC, &[][..]),
         ("user_brief", SPEC_BRIEF, &[]),
-        (
-            "user_basic,user.userfield",
-            SPEC_BASIC,
-            &["UF_USR_SCOPECHECK"],
-        ),
-        (
-            "user_brief,user.userfield",
-            SPEC_BRIEF,
-            &["UF_USR_SCOPECHECK"],
-        ),
+        ("user_basic,user.userfield", SPEC_BASIC, &["UF_USR_SCOPECHECK"]),
+        ("user_brief,user.userfield", SPEC_BRIEF, &["UF_USR_SCOPECHECK"]),
     ] {
         let want = expected_keys(spec, &full_keys, extra);
         let hook = s.hook_for(1, scope).await;
         let token = access_token(&s, scope, 1);
         for (how, r) in [
-            (
-                "webhook user.get",
-                s.call_as(&hook, "user.get", json!({"ID": id, "ADMIN_MODE": "Y"}))
-                    .await,
-            ),
-            (
-                "webhook user.search",
-                s.call_as(&hook, "user.search", json!({"FILTER": {"ID": id}}))
-                    .await,
-            ),
-            (
-                "oauth user.get",
-                oauth_call(&s, &token, "user.get", json!({"ID": id})).await,
-            ),
+            ("webhook user.get", s.call_as(&hook, "user.get", json!({"ID": id, "ADMIN_MODE": "Y"})).await),
+            ("webhook user.search", s.call_as(&hook, "user.search", json!({"FILTER": {"ID": id}})).await),
+            ("oauth user.get", oauth_call(&s, &token, "user.get", json!({"ID": id})).await),
         ] {
             let list = r.ok().as_array().cloned().unwrap_or_default();
             assert_eq!(list.len(), 1, "{scope} {how}: {}", r.text());
@@ -1236,26 +956,13 @@ async fn user_basic_and_user_brief_narrow_the_fields_exactly_as_spec_2_0_lists()
             for hidden in ["LAST_LOGIN", "PERSONAL_WWW", "PERSONAL_ICQ"] {
                 assert!(!has(hidden), "{scope} shows {hidden}");
             }
-            assert_eq!(
-                has("UF_USR_SCOPECHECK"),
-                scope.contains("user.userfield"),
-                "{scope}"
-            );
+            assert_eq!(has("UF_USR_SCOPECHECK"), scope.contains("user.userfield"), "{scope}");
             if scope.starts_with("user_brief") {
-                for hidden in [
-                    "EMAIL",
-                    "PERSONAL_PHONE",
-                    "PERSONAL_MOBILE",
-                    "PERSONAL_FAX",
-                    "WORK_PHONE",
-                ] {
+                for hidden in ["EMAIL", "PERSONAL_PHONE", "PERSONAL_MOBILE", "PERSONAL_FAX", "WORK_PHONE"] {
                     assert!(!has(hidden), "{scope} shows {hidden}");
                 }
             } else {
-                assert!(
-                    has("EMAIL") && has("PERSONAL_PHONE") && has("WORK_PHONE"),
-                    "{scope}: {got:?}"
-                );
+                assert!(has("EMAIL") && has("PERSONAL_PHONE") && has("WORK_PHONE"), "{scope}: {got:?}");
             }
         }
     }
@@ -1307,12 +1014,7 @@ async fn rate_limit_counts_a_batch_once() {
     let s = rate_limited("1/5").await;
     let cmd: Vec<String> = (0..20).map(|_| "server.time".to_owned()).collect();
     let r = raw_call(&s, &s.hook, "batch", json!({"halt": 0, "cmd": cmd})).await;
-    assert_eq!(
-        r.ok()["result"].as_array().map(Vec::len),
-        Some(20),
-        "{}",
-        r.text()
-    );
+    assert_eq!(r.ok()["result"].as_array().map(Vec::len), Some(20), "{}", r.text());
     for _ in 0..4 {
         raw_call(&s, &s.hook, "server.time", json!({})).await.ok();
     }
@@ -1345,37 +1047,23 @@ async fn operating_grows_with_counted_calls_and_reports_its_reset() {
     let mut last = t1["operating"].as_f64().expect("operating");
     assert!(last > 0.0, "a counted call shows in operating: {t1}");
     let start = t1["start"].as_f64().expect("start");
-    let reset = t1["operating_reset_at"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("operating_reset_at is not an integer: {t1}"));
-    assert!(
-        (reset as f64 - (start + 600.0)).abs() <= 1.0,
-        "reset_at {reset} is not the first call + 600: {t1}"
-    );
+    let reset =
+        t1["operating_reset_at"].as_i64().unwrap_or_else(|| panic!("operating_reset_at is not an integer: {t1}"));
+    assert!((reset as f64 - (start + 600.0)).abs() <= 1.0, "reset_at {reset} is not the first call + 600: {t1}");
     for _ in 0..3 {
         let r = s.call("user.get", json!({})).await;
         let t = time_of(&r);
         let now = t["operating"].as_f64().expect("operating");
         assert!(now > last, "operating did not grow: {last} then {t}");
-        assert_eq!(
-            t["operating_reset_at"].as_i64(),
-            Some(reset),
-            "the oldest bucket still decides: {t}"
-        );
+        assert_eq!(t["operating_reset_at"].as_i64(), Some(reset), "the oldest bucket still decides: {t}");
         last = now;
     }
     // Per method: another method starts at its own account.
     let r = s.call("user.fields", json!({})).await;
-    assert!(
-        time_of(&r)["operating"].as_f64().expect("operating") < last,
-        "{}",
-        r.text()
-    );
+    assert!(time_of(&r)["operating"].as_f64().expect("operating") < last, "{}", r.text());
     // The outer batch is never counted; its sub-calls are, in their methods' accounts.
     for _ in 0..2 {
-        let r = s
-            .call("batch", json!({"cmd": {"g": "user.get?ID=1"}}))
-            .await;
+        let r = s.call("batch", json!({"cmd": {"g": "user.get?ID=1"}})).await;
         assert_eq!(time_of(&r)["operating"].as_f64(), Some(0.0), "{}", r.text());
         let sub = &r.json["result"]["result_time"]["g"];
         assert!(
@@ -1396,24 +1084,14 @@ async fn operating_limit_blocks_the_method_with_429_and_leaves_others() {
     .await;
     // The call that crosses the limit completes.
     let r = s.call("user.get", json!({})).await;
-    assert!(
-        time_of(&r)["operating"].as_f64().expect("operating") > 0.000001,
-        "{}",
-        r.text()
-    );
+    assert!(time_of(&r)["operating"].as_f64().expect("operating") > 0.000001, "{}", r.text());
     let blocked = raw_call(&s, &s.hook, "user.get", json!({})).await;
-    blocked.err(
+    blocked.err(429, "OPERATION_TIME_LIMIT", Some("Method is blocked due to operation time limit."));
+    raw_call(&s, &s.hook, "user.get", json!({"ID": 1})).await.err(
         429,
         "OPERATION_TIME_LIMIT",
         Some("Method is blocked due to operation time limit."),
     );
-    raw_call(&s, &s.hook, "user.get", json!({"ID": 1}))
-        .await
-        .err(
-            429,
-            "OPERATION_TIME_LIMIT",
-            Some("Method is blocked due to operation time limit."),
-        );
     // Other methods of the same webhook still work, and so does the method for another webhook.
     s.call("user.current", json!({})).await.ok();
     s.call("server.time", json!({})).await.ok();
@@ -1422,44 +1100,19 @@ async fn operating_limit_blocks_the_method_with_429_and_leaves_others() {
     // `batch` itself is exempt; its sub-call of the blocked method is refused inside,
     // a method not called before runs (once: then it is over the tiny limit too).
     for fresh in ["user.admin", "profile"] {
-        let r = s
-            .call(
-                "batch",
-                json!({"halt": 0, "cmd": {"a": "user.get?ID=1", "b": fresh}}),
-            )
-            .await;
+        let r = s.call("batch", json!({"halt": 0, "cmd": {"a": "user.get?ID=1", "b": fresh}})).await;
         let res = r.ok();
-        assert_eq!(
-            res["result_error"]["a"]["error"],
-            "OPERATION_TIME_LIMIT",
-            "{}",
-            r.text()
-        );
-        assert!(
-            res["result"]["b"].is_boolean() || res["result"]["b"].is_object(),
-            "{}",
-            r.text()
-        );
+        assert_eq!(res["result_error"]["a"]["error"], "OPERATION_TIME_LIMIT", "{}", r.text());
+        assert!(res["result"]["b"].is_boolean() || res["result"]["b"].is_object(), "{}", r.text());
     }
 }
 
 #[tokio::test]
 async fn quick_calls_are_not_counted_with_the_default_minimum() {
     let s = common::start().await;
-    for method in [
-        "user.get",
-        "user.get",
-        "user.current",
-        "server.time",
-        "user.get",
-    ] {
+    for method in ["user.get", "user.get", "user.current", "server.time", "user.get"] {
         let r = s.call(method, json!({})).await;
-        assert_eq!(
-            time_of(&r)["operating"].as_f64(),
-            Some(0.0),
-            "{method}: {}",
-            r.text()
-        );
+        assert_eq!(time_of(&r)["operating"].as_f64(), Some(0.0), "{method}: {}", r.text());
     }
 }
 
@@ -1474,38 +1127,19 @@ async fn tls_self_signed_prints_its_port_and_certificate_and_serves_rest() {
     assert_ne!(port_of(&https), 0, "the real port is printed");
     assert_ne!(port_of(&https), port_of(&srv.http));
     let cert_path = srv.certificate.clone().expect("certificate line");
-    let pem = std::fs::read(&cert_path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", cert_path.display()));
-    assert!(
-        String::from_utf8_lossy(&pem).starts_with("-----BEGIN CERTIFICATE-----"),
-        "not a PEM certificate"
-    );
+    let pem = std::fs::read(&cert_path).unwrap_or_else(|e| panic!("cannot read {}: {e}", cert_path.display()));
+    assert!(String::from_utf8_lossy(&pem).starts_with("-----BEGIN CERTIFICATE-----"), "not a PEM certificate");
 
     let client = client_trusting(&pem);
-    for base in [
-        https.clone(),
-        format!("https://localhost:{}", port_of(&https)),
-    ] {
-        let r = fetch(
-            client
-                .post(format!("{base}/rest/1/{BOOT_CODE}/user.current"))
-                .json(&json!({})),
-        )
-        .await;
+    for base in [https.clone(), format!("https://localhost:{}", port_of(&https))] {
+        let r = fetch(client.post(format!("{base}/rest/1/{BOOT_CODE}/user.current")).json(&json!({}))).await;
         assert_eq!(r.ok()["ID"], "1", "{base}");
     }
     let r = fetch(client.get(format!("{https}/rest/1/{BOOT_CODE}/user.get.json?ID=1"))).await;
     assert_eq!(r.ids(), [1]);
     // A client that does not trust the certificate cannot connect; plain HTTP still serves.
-    let untrusting = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client");
-    assert!(untrusting
-        .get(format!("{https}/rest/1/{BOOT_CODE}/server.time"))
-        .send()
-        .await
-        .is_err());
+    let untrusting = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
+    assert!(untrusting.get(format!("{https}/rest/1/{BOOT_CODE}/server.time")).send().await.is_err());
     let r = fetch(untrusting.get(format!("{}/rest/1/{BOOT_CODE}/server.time", srv.http))).await;
     r.ok();
     // Both listeners stop cleanly on SIGTERM, with the clients' connections still open.
@@ -1516,72 +1150,34 @@ async fn tls_self_signed_prints_its_port_and_certificate_and_serves_rest() {
 #[tokio::test]
 async fn tls_with_certificate_files() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let made =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .expect("cert");
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).expect("cert");
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, made.cert.pem()).expect("write cert");
     std::fs::write(&key, made.signing_key.serialize_pem()).expect("write key");
     let (cert_s, key_s) = (cert.display().to_string(), key.display().to_string());
-    let srv = serve(&[
-        "--tls-listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &cert_s,
-        "--tls-key",
-        &key_s,
-    ]);
+    let srv = serve(&["--tls-listen", "127.0.0.1:0", "--tls-cert", &cert_s, "--tls-key", &key_s]);
     let https = srv.https.clone().expect("https address");
-    assert!(
-        srv.certificate.is_none(),
-        "no certificate line with own files: {:?}",
-        srv.lines
-    );
+    assert!(srv.certificate.is_none(), "no certificate line with own files: {:?}", srv.lines);
     let client = client_trusting(made.cert.pem().as_bytes());
-    let r = fetch(
-        client
-            .post(format!("{https}/rest/1/{BOOT_CODE}/user.current"))
-            .json(&json!({})),
-    )
-    .await;
+    let r = fetch(client.post(format!("{https}/rest/1/{BOOT_CODE}/user.current")).json(&json!({}))).await;
     assert_eq!(r.ok()["ID"], "1");
 }
 
 #[tokio::test]
 async fn require_https_refuses_plain_http_rest_calls() {
-    let srv = serve(&[
-        "--tls-listen",
-        "127.0.0.1:0",
-        "--tls-self-signed",
-        "--require-https",
-    ]);
-    let plain = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client");
+    let srv = serve(&["--tls-listen", "127.0.0.1:0", "--tls-self-signed", "--require-https"]);
+    let plain = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
     for req in [
-        plain
-            .post(format!("{}/rest/1/{BOOT_CODE}/user.current", srv.http))
-            .json(&json!({})),
-        plain.get(format!(
-            "{}/rest/1/{BOOT_CODE}/user.get.json?ID=1",
-            srv.http
-        )),
+        plain.post(format!("{}/rest/1/{BOOT_CODE}/user.current", srv.http)).json(&json!({})),
+        plain.get(format!("{}/rest/1/{BOOT_CODE}/user.get.json?ID=1", srv.http)),
         plain.get(format!("{}/rest/1/wrongcode999/user.current", srv.http)),
     ] {
-        fetch(req)
-            .await
-            .err(400, "INVALID_REQUEST", Some("Https required"));
+        fetch(req).await.err(400, "INVALID_REQUEST", Some("Https required"));
     }
-    let pem =
-        std::fs::read(srv.certificate.as_ref().expect("certificate")).expect("read certificate");
+    let pem = std::fs::read(srv.certificate.as_ref().expect("certificate")).expect("read certificate");
     let https = srv.https.clone().expect("https address");
-    let r = fetch(
-        client_trusting(&pem)
-            .post(format!("{https}/rest/1/{BOOT_CODE}/user.current"))
-            .json(&json!({})),
-    )
-    .await;
+    let r =
+        fetch(client_trusting(&pem).post(format!("{https}/rest/1/{BOOT_CODE}/user.current")).json(&json!({}))).await;
     assert_eq!(r.ok()["ID"], "1");
 }
 
@@ -1589,15 +1185,11 @@ async fn require_https_refuses_plain_http_rest_calls() {
 async fn over_https_oauth_answers_point_at_https_and_cli_apps_work_at_once() {
     let srv = serve(&["--tls-listen", "127.0.0.1:0", "--tls-self-signed"]);
     let https = srv.https.clone().expect("https address");
-    let pem =
-        std::fs::read(srv.certificate.as_ref().expect("certificate")).expect("read certificate");
+    let pem = std::fs::read(srv.certificate.as_ref().expect("certificate")).expect("read certificate");
     let client = client_trusting(&pem);
     // An app and a code made by the CLI on the database of the running binary.
     let app = app_add_on(&srv.db_url, "user", None);
-    let out = cli(
-        &srv.db_url,
-        &["oauth", "code", "--app", &app.client_id, "--user", "1"],
-    );
+    let out = cli(&srv.db_url, &["oauth", "code", "--app", &app.client_id, "--user", "1"]);
     let r = fetch(client.get(format!("{https}/oauth/token/")).query(&[
         ("grant_type", "authorization_code"),
         ("client_id", app.client_id.as_str()),
@@ -1606,20 +1198,9 @@ async fn over_https_oauth_answers_point_at_https_and_cli_apps_work_at_once() {
     ]))
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(
-        r.json["client_endpoint"],
-        format!("{https}/rest/"),
-        "{}",
-        r.text()
-    );
+    assert_eq!(r.json["client_endpoint"], format!("{https}/rest/"), "{}", r.text());
     let token = r.json["access_token"].as_str().expect("access_token");
-    let r = fetch(
-        client
-            .post(format!("{https}/rest/user.current"))
-            .bearer_auth(token)
-            .json(&json!({})),
-    )
-    .await;
+    let r = fetch(client.post(format!("{https}/rest/user.current")).bearer_auth(token).json(&json!({}))).await;
     assert_eq!(r.ok()["ID"], "1");
 }
 
@@ -1631,38 +1212,19 @@ fn tls_and_rate_flags_that_cannot_work_are_refused_at_start() {
     for extra in [
         &["--tls-listen", "127.0.0.1:0"][..],
         &["--tls-listen", "127.0.0.1:0", "--tls-cert", &cert][..],
-        &[
-            "--tls-listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            &cert,
-            "--tls-key",
-            &cert,
-        ][..],
+        &["--tls-listen", "127.0.0.1:0", "--tls-cert", &cert, "--tls-key", &cert][..],
         &["--rate-limit", "1/0"][..],
         &["--rate-limit", "fast"][..],
     ] {
         let out = Command::new(roster_bin())
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                &db_url,
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db_url])
             .args(extra)
             .env("ROSTER_LOG", "warn")
             .stdin(Stdio::null())
             .output()
             .expect("run roster serve");
-        assert!(
-            !out.status.success(),
-            "roster serve {extra:?} should refuse to start"
-        );
-        assert!(
-            !out.stderr.is_empty(),
-            "roster serve {extra:?} gave no reason"
-        );
+        assert!(!out.status.success(), "roster serve {extra:?} should refuse to start");
+        assert!(!out.stderr.is_empty(), "roster serve {extra:?} gave no reason");
     }
 }
 
@@ -1679,10 +1241,7 @@ async fn error_query_limit_exceeded() {
     raw_call(&s, &s.hook, "user.current", json!({})).await.ok();
     let r = raw_call(&s, &s.hook, "user.current", json!({})).await;
     assert_query_limit(&r);
-    assert_eq!(
-        r.json,
-        json!({"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"})
-    );
+    assert_eq!(r.json, json!({"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}));
 }
 
 #[tokio::test]
@@ -1707,15 +1266,8 @@ async fn error_batch_length_exceeded_inside_batch() {
     }
     let r = s.call("batch", json!({"halt": 0, "cmd": cmd})).await;
     let res = r.ok();
-    assert_eq!(
-        res["result"].as_object().map(|m| m.len()),
-        Some(50),
-        "{}",
-        r.text()
-    );
-    let errors = res["result_error"]
-        .as_object()
-        .unwrap_or_else(|| panic!("{}", r.text()));
+    assert_eq!(res["result"].as_object().map(|m| m.len()), Some(50), "{}", r.text());
+    let errors = res["result_error"].as_object().unwrap_or_else(|| panic!("{}", r.text()));
     assert_eq!(errors.keys().collect::<Vec<_>>(), ["c50", "c51", "c52"]);
     for e in errors.values() {
         assert_eq!(
@@ -1732,11 +1284,7 @@ async fn error_no_auth_found() {
     for r in [
         raw_call(&s, &wrong, "user.current", json!({})).await,
         raw_call(&s, &format!("{}/rest/", s.base), "user.current", json!({})).await,
-        fetch(s.client().get(format!(
-            "{}/rest/user.get?aplogin=1&ap=wrongcode999",
-            s.base
-        )))
-        .await,
+        fetch(s.client().get(format!("{}/rest/user.get?aplogin=1&ap=wrongcode999", s.base))).await,
     ] {
         r.err(401, "NO_AUTH_FOUND", Some("Wrong authorization data"));
     }
@@ -1748,11 +1296,7 @@ async fn error_invalid_request_https_required() {
     let r = raw_call(&s, &s.hook, "user.current", json!({})).await;
     r.err(400, "INVALID_REQUEST", Some("Https required"));
     let token = access_token(&s, "user", 1);
-    oauth_call(&s, &token, "user.current", json!({})).await.err(
-        400,
-        "INVALID_REQUEST",
-        Some("Https required"),
-    );
+    oauth_call(&s, &token, "user.current", json!({})).await.err(400, "INVALID_REQUEST", Some("Https required"));
 }
 
 #[tokio::test]
@@ -1778,16 +1322,14 @@ async fn error_invalid_credentials_for_a_deactivated_users_webhook() {
 async fn error_method_not_found() {
     let s = common::start().await;
     for method in ["user.nonexistent", "crm.deal.list", "department.list"] {
-        s.call(method, json!({})).await.err(
-            404,
-            "ERROR_METHOD_NOT_FOUND",
-            Some("Method not found!"),
-        );
+        s.call(method, json!({})).await.err(404, "ERROR_METHOD_NOT_FOUND", Some("Method not found!"));
     }
     let token = access_token(&s, "user", 1);
-    oauth_call(&s, &token, "user.nonexistent", json!({}))
-        .await
-        .err(404, "ERROR_METHOD_NOT_FOUND", Some("Method not found!"));
+    oauth_call(&s, &token, "user.nonexistent", json!({})).await.err(
+        404,
+        "ERROR_METHOD_NOT_FOUND",
+        Some("Method not found!"),
+    );
 }
 
 #[tokio::test]
@@ -1827,11 +1369,7 @@ fn handler_on(listener: tokio::net::TcpListener) -> Handler {
     let record = move |headers: axum::http::HeaderMap, body: String| {
         let tx = tx.clone();
         async move {
-            let ctype = headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
+            let ctype = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
             let _ = tx.send((ctype, form_pairs(&body)));
             "ok"
         }
@@ -1845,19 +1383,11 @@ fn handler_on(listener: tokio::net::TcpListener) -> Handler {
             })
             .await;
     });
-    Handler {
-        url: format!("http://{addr}/hook"),
-        posts,
-        _stop: stop,
-    }
+    Handler { url: format!("http://{addr}/hook"), posts, _stop: stop }
 }
 
 async fn handler() -> Handler {
-    handler_on(
-        tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind handler"),
-    )
+    handler_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind handler"))
 }
 
 /// Decodes `application/x-www-form-urlencoded` into (key, value) pairs.
@@ -1870,10 +1400,7 @@ fn form_pairs(body: &str) -> Vec<(String, String)> {
             match bytes[i] {
                 b'+' => out.push(b' '),
                 b'%' if i + 2 < bytes.len() => {
-                    match std::str::from_utf8(&bytes[i + 1..i + 3])
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    {
+                    match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
                         Some(b) => {
                             out.push(b);
                             i += 2;
@@ -1897,18 +1424,12 @@ fn form_pairs(body: &str) -> Vec<(String, String)> {
 }
 
 fn field<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 /// The next POST to `h` within `secs` seconds.
 async fn next_post(h: &mut Handler, secs: f64) -> Option<(String, Vec<(String, String)>)> {
-    tokio::time::timeout(Duration::from_secs_f64(secs), h.posts.recv())
-        .await
-        .ok()
-        .flatten()
+    tokio::time::timeout(Duration::from_secs_f64(secs), h.posts.recv()).await.ok().flatten()
 }
 
 /// An administrator's access token of a fresh app with scope `user`.
@@ -1921,78 +1442,30 @@ async fn event_bind_delivers_onuseradd_as_a_form_post() {
     let s = common::start().await;
     let mut h = handler().await;
     let token = admin_app_token(&s);
-    let r = oauth_call(
-        &s,
-        &token,
-        "event.bind",
-        json!({"event": "onuseradd", "handler": h.url}),
-    )
-    .await;
+    let r = oauth_call(&s, &token, "event.bind", json!({"event": "onuseradd", "handler": h.url})).await;
     assert_eq!(r.ok(), &json!(true));
     let r = oauth_call(&s, &token, "event.get", json!({})).await;
-    assert_eq!(
-        r.ok(),
-        &json!([{"event": "ONUSERADD", "handler": h.url, "auth_type": "0", "offline": 0}])
-    );
+    assert_eq!(r.ok(), &json!([{"event": "ONUSERADD", "handler": h.url, "auth_type": "0", "offline": 0}]));
 
-    let id = s
-        .add_user("evented@example.com", json!({"NAME": "Eve"}))
-        .await;
-    let (ctype, pairs) = next_post(&mut h, 5.0)
-        .await
-        .expect("no ONUSERADD POST within 5 s of user.add");
-    assert!(
-        ctype.starts_with("application/x-www-form-urlencoded"),
-        "{ctype}"
-    );
+    let id = s.add_user("evented@example.com", json!({"NAME": "Eve"})).await;
+    let (ctype, pairs) = next_post(&mut h, 5.0).await.expect("no ONUSERADD POST within 5 s of user.add");
+    assert!(ctype.starts_with("application/x-www-form-urlencoded"), "{ctype}");
     assert_eq!(field(&pairs, "event"), Some("ONUSERADD"), "{pairs:?}");
-    assert_eq!(
-        field(&pairs, "data[ID]"),
-        Some(id.to_string().as_str()),
-        "{pairs:?}"
-    );
+    assert_eq!(field(&pairs, "data[ID]"), Some(id.to_string().as_str()), "{pairs:?}");
     assert_eq!(field(&pairs, "data[NAME]"), Some("Eve"), "{pairs:?}");
-    assert_eq!(
-        field(&pairs, "data[EMAIL]"),
-        Some("evented@example.com"),
-        "{pairs:?}"
-    );
-    for key in [
-        "ts",
-        "event_handler_id",
-        "auth[domain]",
-        "auth[member_id]",
-        "auth[application_token]",
-    ] {
-        assert!(
-            field(&pairs, key).is_some_and(|v| !v.is_empty()),
-            "no {key} in {pairs:?}"
-        );
+    assert_eq!(field(&pairs, "data[EMAIL]"), Some("evented@example.com"), "{pairs:?}");
+    for key in ["ts", "event_handler_id", "auth[domain]", "auth[member_id]", "auth[application_token]"] {
+        assert!(field(&pairs, key).is_some_and(|v| !v.is_empty()), "no {key} in {pairs:?}");
     }
     // Exactly one POST per event.
-    assert!(
-        next_post(&mut h, 1.0).await.is_none(),
-        "a second POST for one event"
-    );
+    assert!(next_post(&mut h, 1.0).await.is_none(), "a second POST for one event");
 
     // After event.unbind nothing more arrives.
-    let r = oauth_call(
-        &s,
-        &token,
-        "event.unbind",
-        json!({"event": "ONUSERADD", "handler": h.url}),
-    )
-    .await;
+    let r = oauth_call(&s, &token, "event.unbind", json!({"event": "ONUSERADD", "handler": h.url})).await;
     assert_eq!(r.ok(), &json!({"count": 1}));
-    assert_eq!(
-        oauth_call(&s, &token, "event.get", json!({})).await.ok(),
-        &json!([])
-    );
+    assert_eq!(oauth_call(&s, &token, "event.get", json!({})).await.ok(), &json!([]));
     s.add_user("unheard@example.com", json!({})).await;
-    assert!(
-        next_post(&mut h, 1.5).await.is_none(),
-        "a POST after event.unbind"
-    );
+    assert!(next_post(&mut h, 1.5).await.is_none(), "a POST after event.unbind");
 }
 
 #[tokio::test]
@@ -2000,86 +1473,46 @@ async fn event_for_a_handler_that_is_down_arrives_when_it_comes_back() {
     let s = common::start().await;
     let token = admin_app_token(&s);
     // Reserve a port, then close it: the handler is down.
-    let probe = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = probe.local_addr().expect("addr");
     drop(probe);
     let url = format!("http://{addr}/hook");
-    let r = oauth_call(
-        &s,
-        &token,
-        "event.bind",
-        json!({"event": "ONUSERADD", "handler": url}),
-    )
-    .await;
+    let r = oauth_call(&s, &token, "event.bind", json!({"event": "ONUSERADD", "handler": url})).await;
     assert_eq!(r.ok(), &json!(true));
     let id = s.add_user("late@example.com", json!({})).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     // The handler comes back on the same address.
-    let mut h = handler_on(
-        tokio::net::TcpListener::bind(addr)
-            .await
-            .expect("rebind handler"),
-    );
+    let mut h = handler_on(tokio::net::TcpListener::bind(addr).await.expect("rebind handler"));
     let back = Instant::now();
-    let (_, pairs) = next_post(&mut h, 8.0)
-        .await
-        .expect("the event never arrived after the handler came back");
+    let (_, pairs) = next_post(&mut h, 8.0).await.expect("the event never arrived after the handler came back");
     assert!(
         back.elapsed() <= Duration::from_secs_f64(5.5),
         "the retry came {:?} after the handler was back",
         back.elapsed()
     );
     assert_eq!(field(&pairs, "event"), Some("ONUSERADD"), "{pairs:?}");
-    assert_eq!(
-        field(&pairs, "data[ID]"),
-        Some(id.to_string().as_str()),
-        "{pairs:?}"
-    );
+    assert_eq!(field(&pairs, "data[ID]"), Some(id.to_string().as_str()), "{pairs:?}");
 }
 
 #[tokio::test]
 async fn offline_binding_keeps_onuseradd_for_event_offline_get() {
     let s = common::start().await;
     let token = admin_app_token(&s);
-    let r = oauth_call(
-        &s,
-        &token,
-        "event.bind",
-        json!({"event": "ONUSERADD", "event_type": "offline"}),
-    )
-    .await;
+    let r = oauth_call(&s, &token, "event.bind", json!({"event": "ONUSERADD", "event_type": "offline"})).await;
     assert_eq!(r.ok(), &json!(true));
     let id = s.add_user("offline@example.com", json!({})).await;
     let r = oauth_call(&s, &token, "event.offline.get", json!({})).await;
     let res = r.ok();
-    assert!(
-        res["process_id"].as_str().is_some_and(|p| !p.is_empty()),
-        "{}",
-        r.text()
-    );
-    let events = res["events"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{}", r.text()));
+    assert!(res["process_id"].as_str().is_some_and(|p| !p.is_empty()), "{}", r.text());
+    let events = res["events"].as_array().unwrap_or_else(|| panic!("{}", r.text()));
     assert_eq!(events.len(), 1, "{}", r.text());
     let e = &events[0];
-    for key in [
-        "ID",
-        "TIMESTAMP_X",
-        "EVENT_NAME",
-        "EVENT_DATA",
-        "EVENT_ADDITIONAL",
-        "MESSAGE_ID",
-    ] {
+    for key in ["ID", "TIMESTAMP_X", "EVENT_NAME", "EVENT_DATA", "EVENT_ADDITIONAL", "MESSAGE_ID"] {
         assert!(e.get(key).is_some(), "offline event lacks {key}: {e}");
     }
     assert_eq!(e["EVENT_NAME"], "ONUSERADD", "{e}");
     let data = e["EVENT_DATA"].to_string();
-    assert!(
-        data.contains(&format!("\"{id}\"")) || data.contains(&format!(":{id}")),
-        "no user {id} in {e}"
-    );
+    assert!(data.contains(&format!("\"{id}\"")) || data.contains(&format!(":{id}")), "no user {id} in {e}");
     // Read with clear (the default): gone afterwards.
     let r = oauth_call(&s, &token, "event.offline.get", json!({})).await;
     assert_eq!(r.ok()["events"], json!([]), "{}", r.text());
@@ -2087,12 +1520,7 @@ async fn offline_binding_keeps_onuseradd_for_event_offline_get() {
     let (uid, _) = s.plain_user("not-admin@example.com", "Nadia").await;
     let plain = access_token(&s, "user", uid);
     let r = oauth_call(&s, &plain, "event.offline.get", json!({})).await;
-    assert_eq!(
-        (r.status, r.json["error"].as_str()),
-        (403, Some("ACCESS_DENIED")),
-        "{}",
-        r.text()
-    );
+    assert_eq!((r.status, r.json["error"].as_str()), (403, Some("ACCESS_DENIED")), "{}", r.text());
 }
 
 /// Spec 6.4: the handler gets the tokens of the user who caused the event.
@@ -2101,56 +1529,23 @@ async fn event_delivery_carries_the_acting_users_tokens() {
     let s = common::start().await;
     let mut h = handler().await;
     let token = admin_app_token(&s);
-    let r = oauth_call(
-        &s,
-        &token,
-        "event.bind",
-        json!({"event": "ONUSERADD", "handler": h.url}),
-    )
-    .await;
+    let r = oauth_call(&s, &token, "event.bind", json!({"event": "ONUSERADD", "handler": h.url})).await;
     assert_eq!(r.ok(), &json!(true));
     // The app's own user adds a user.
-    let r = oauth_call(
-        &s,
-        &token,
-        "user.add",
-        json!({"EMAIL": "tokens@example.com", "UF_DEPARTMENT": 1}),
-    )
-    .await;
+    let r = oauth_call(&s, &token, "user.add", json!({"EMAIL": "tokens@example.com", "UF_DEPARTMENT": 1})).await;
     r.ok();
     let (_, pairs) = next_post(&mut h, 5.0).await.expect("no ONUSERADD POST");
-    for key in [
-        "auth[access_token]",
-        "auth[expires_in]",
-        "auth[scope]",
-        "auth[client_endpoint]",
-        "auth[server_endpoint]",
-    ] {
-        assert!(
-            field(&pairs, key).is_some_and(|v| !v.is_empty()),
-            "no {key} in {pairs:?}"
-        );
+    for key in
+        ["auth[access_token]", "auth[expires_in]", "auth[scope]", "auth[client_endpoint]", "auth[server_endpoint]"]
+    {
+        assert!(field(&pairs, key).is_some_and(|v| !v.is_empty()), "no {key} in {pairs:?}");
     }
-    let access = field(&pairs, "auth[access_token]")
-        .unwrap_or_default()
-        .to_owned();
-    assert_eq!(
-        oauth_call(&s, &access, "user.current", json!({}))
-            .await
-            .ok()["ID"],
-        "1"
-    );
+    let access = field(&pairs, "auth[access_token]").unwrap_or_default().to_owned();
+    assert_eq!(oauth_call(&s, &access, "user.current", json!({})).await.ok()["ID"], "1");
 }
 
 /// (token, params, status, error, description or None, argument or None)
-type BindCase<'a> = (
-    &'a str,
-    Value,
-    u16,
-    &'a str,
-    Option<&'a str>,
-    Option<&'a str>,
-);
+type BindCase<'a> = (&'a str, Value, u16, &'a str, Option<&'a str>, Option<&'a str>);
 
 /// The errors of spec 6.1's table, each checked; the deviations are listed together.
 #[tokio::test]
@@ -2161,33 +1556,12 @@ async fn event_bind_errors_as_spec_6_1() {
     let (uid, _) = s.plain_user("binder@example.com", "Bea").await;
     let plain = access_token(&s, "user", uid);
     assert_eq!(
-        oauth_call(
-            &s,
-            &token,
-            "event.bind",
-            json!({"event": "ONUSERADD", "handler": h.url})
-        )
-        .await
-        .ok(),
+        oauth_call(&s, &token, "event.bind", json!({"event": "ONUSERADD", "handler": h.url})).await.ok(),
         &json!(true)
     );
     let cases: Vec<BindCase> = vec![
-        (
-            &token,
-            json!({"event": "", "handler": h.url}),
-            400,
-            "ERROR_ARGUMENT",
-            None,
-            Some("EVENT"),
-        ),
-        (
-            &token,
-            json!({"event": "ONUSERADD"}),
-            400,
-            "ERROR_ARGUMENT",
-            None,
-            Some("HANDLER"),
-        ),
+        (&token, json!({"event": "", "handler": h.url}), 400, "ERROR_ARGUMENT", None, Some("EVENT")),
+        (&token, json!({"event": "ONUSERADD"}), 400, "ERROR_ARGUMENT", None, Some("HANDLER")),
         (
             &token,
             json!({"event": "ONUSERADD", "handler": format!("{}?other=1", h.url), "event_type": "sometimes"}),
@@ -2217,9 +1591,7 @@ async fn event_bind_errors_as_spec_6_1() {
             json!({"event": "ONUSERADD", "handler": h.url, "auth_type": 1}),
             403,
             "ACCESS_DENIED",
-            Some(
-                "Access denied! Event binding with AUTH_TYPE requires administrator access rights",
-            ),
+            Some("Access denied! Event binding with AUTH_TYPE requires administrator access rights"),
             None,
         ),
         (
@@ -2258,26 +1630,12 @@ async fn event_bind_errors_as_spec_6_1() {
         }
     }
     // A handler URL that is not http(s): one of the two documented codes.
-    let r = oauth_call(
-        &s,
-        &token,
-        "event.bind",
-        json!({"event": "ONUSERADD", "handler": "ftp://127.0.0.1/h"}),
-    )
-    .await;
+    let r = oauth_call(&s, &token, "event.bind", json!({"event": "ONUSERADD", "handler": "ftp://127.0.0.1/h"})).await;
     let code = r.json["error"].as_str().unwrap_or_default();
     if !["ERROR_UNSUPPORTED_PROTOCOL", "ERROR_WRONG_HANDLER_URL"].contains(&code) {
-        wrong.push(format!(
-            "event.bind with an ftp:// handler: got {} {}",
-            r.status,
-            r.text()
-        ));
+        wrong.push(format!("event.bind with an ftp:// handler: got {} {}", r.status, r.text()));
     }
-    assert!(
-        wrong.is_empty(),
-        "deviations from spec 6.1:\n{}",
-        wrong.join("\n")
-    );
+    assert!(wrong.is_empty(), "deviations from spec 6.1:\n{}", wrong.join("\n"));
 }
 
 /// ONUSERADD is a `user` event (spec 6): an app without any user scope may neither
@@ -2287,15 +1645,8 @@ async fn an_app_without_a_user_scope_gets_no_user_events() {
     let s = common::start().await;
     let mut h = handler().await;
     let token = access_token(&s, "department", 1);
-    let bound = oauth_call(
-        &s,
-        &token,
-        "event.bind",
-        json!({"event": "ONUSERADD", "handler": h.url}),
-    )
-    .await;
-    s.add_user("private@example.com", json!({"NAME": "Private"}))
-        .await;
+    let bound = oauth_call(&s, &token, "event.bind", json!({"event": "ONUSERADD", "handler": h.url})).await;
+    s.add_user("private@example.com", json!({"NAME": "Private"})).await;
     let leaked = next_post(&mut h, 2.0).await;
     assert!(
         leaked.is_none(),

@@ -18,10 +18,7 @@ async fn with_users() -> (Server, i64, i64) {
 #[tokio::test]
 async fn webhook_url_with_and_without_trailing_slash() {
     let s = common::start().await;
-    for url in [
-        format!("{}user.current", s.hook),
-        format!("{}user.current/", s.hook),
-    ] {
+    for url in [format!("{}user.current", s.hook), format!("{}user.current/", s.hook)] {
         let r = s.get(&url).await;
         assert_eq!(r.ok()["ID"], "1", "{url}");
     }
@@ -42,33 +39,17 @@ async fn json_and_xml_suffixes() {
     assert!(body.contains("<ID>1</ID>"), "{body}");
     // `true` renders as 1, `false` as an empty element, list items as <item>.
     assert!(body.contains("<ACTIVE>1</ACTIVE>"), "{body}");
-    assert!(
-        body.contains("<UF_DEPARTMENT><item>1</item></UF_DEPARTMENT>"),
-        "{body}"
-    );
-    let off = s
-        .add_user("off@example.com", json!({"ACTIVE": "N", "NAME": "<b>&"}))
-        .await;
+    assert!(body.contains("<UF_DEPARTMENT><item>1</item></UF_DEPARTMENT>"), "{body}");
+    let off = s.add_user("off@example.com", json!({"ACTIVE": "N", "NAME": "<b>&"})).await;
     let r = s.get(&format!("{}user.get.xml?ID={off}", s.hook)).await;
     assert!(r.text().contains("<ACTIVE></ACTIVE>"), "{}", r.text());
-    assert!(
-        r.text().contains("<NAME>&lt;b&gt;&amp;</NAME>"),
-        "{}",
-        r.text()
-    );
-    assert!(
-        body.contains("<time>") && body.contains("<operating_reset_at>"),
-        "{body}"
-    );
+    assert!(r.text().contains("<NAME>&lt;b&gt;&amp;</NAME>"), "{}", r.text());
+    assert!(body.contains("<time>") && body.contains("<operating_reset_at>"), "{body}");
 
     // Errors follow the suffix too.
     let r = s.get(&format!("{}user.nope.xml", s.hook)).await;
     assert_eq!(r.status, 404);
-    assert!(
-        r.text().contains("<error>ERROR_METHOD_NOT_FOUND</error>"),
-        "{}",
-        r.text()
-    );
+    assert!(r.text().contains("<error>ERROR_METHOD_NOT_FOUND</error>"), "{}", r.text());
 }
 
 #[tokio::test]
@@ -89,12 +70,7 @@ async fn get_with_query_and_other_verbs() {
     assert_eq!(r.ids(), vec![z]);
     // The verb is not significant.
     for verb in [reqwest::Method::PUT, reqwest::Method::DELETE] {
-        let r = s
-            .send(
-                s.client()
-                    .request(verb.clone(), format!("{}user.get?ID={z}", s.hook)),
-            )
-            .await;
+        let r = s.send(s.client().request(verb.clone(), format!("{}user.get?ID={z}", s.hook))).await;
         assert_eq!(r.ids(), vec![z], "{verb}");
     }
 }
@@ -117,12 +93,7 @@ async fn post_form_with_php_nested_keys() {
     assert_eq!(r.ok(), &json!([{"ID": z.to_string(), "NAME": "Zed"}]));
 
     // `a[0][b]` style keys (a PHP list of maps) reach the method too.
-    let r = s
-        .post_form(
-            &format!("{}user.get", s.hook),
-            &format!("FILTER[@ID][0]={z}&FILTER[@ID][1]=1"),
-        )
-        .await;
+    let r = s.post_form(&format!("{}user.get", s.hook), &format!("FILTER[@ID][0]={z}&FILTER[@ID][1]=1")).await;
     assert_eq!(r.ids(), vec![1, z]);
 }
 
@@ -140,13 +111,7 @@ async fn query_and_body_merge_and_body_wins() {
     let r = s.post_json(&url, &json!({"FILTER": {"ID": a}})).await;
     assert_eq!(r.ids(), vec![a]);
     // Any other content type is read as a URL-encoded body.
-    let r = s
-        .post_raw(
-            &format!("{}user.get", s.hook),
-            "text/plain",
-            format!("ID={z}"),
-        )
-        .await;
+    let r = s.post_raw(&format!("{}user.get", s.hook), "text/plain", format!("ID={z}")).await;
     assert_eq!(r.ids(), vec![z]);
 }
 
@@ -156,24 +121,12 @@ async fn aplogin_and_ap_parameters_authenticate() {
     let root = format!("{}/rest/user.current", s.base);
     let r = s.get(&format!("{root}?aplogin=1&ap={BOOT_CODE}")).await;
     assert_eq!(r.ok()["ID"], "1");
-    let r = s
-        .post_json(&root, &json!({"aplogin": "1", "ap": BOOT_CODE}))
-        .await;
+    let r = s.post_json(&root, &json!({"aplogin": "1", "ap": BOOT_CODE})).await;
     assert_eq!(r.ok()["ID"], "1");
-    let r = s
-        .post_form(
-            &format!("{}/rest/user.get/", s.base),
-            &format!("aplogin=1&ap={BOOT_CODE}&ID=1"),
-        )
-        .await;
+    let r = s.post_form(&format!("{}/rest/user.get/", s.base), &format!("aplogin=1&ap={BOOT_CODE}&ID=1")).await;
     assert_eq!(r.ids(), vec![1]);
     // Path credentials win over same-named parameters.
-    let r = s
-        .post_form(
-            &format!("{}user.current", s.hook),
-            "aplogin=2&ap=wrongcode999",
-        )
-        .await;
+    let r = s.post_form(&format!("{}user.current", s.hook), "aplogin=2&ap=wrongcode999").await;
     assert_eq!(r.ok()["ID"], "1");
     // `aplogin` may also be the login of an active user.
     let r = s.get(&format!("{root}?aplogin=Admin&ap={BOOT_CODE}")).await;
@@ -212,11 +165,7 @@ async fn time_object_on_every_success() {
         let r = s.call(method, params).await;
         r.ok();
         let time = &r.json["time"];
-        assert_eq!(
-            time.as_object().map(|o| o.len()),
-            Some(8),
-            "{method}: {time}"
-        );
+        assert_eq!(time.as_object().map(|o| o.len()), Some(8), "{method}: {time}");
         let reset = time["operating_reset_at"].as_i64().expect("integer");
         assert!((reset - (now_unix() + 600)).abs() <= 5, "{method}: {reset}");
         let start = time["start"].as_f64().unwrap_or_default();
@@ -232,18 +181,13 @@ async fn time_object_on_every_success() {
 async fn portal_headers_on_success_and_error() {
     let s = common::start().await;
     let ok = s.get(&format!("{}server.time", s.hook)).await;
-    let bad = s
-        .get(&format!("{}/rest/1/nothing0000/server.time", s.base))
-        .await;
+    let bad = s.get(&format!("{}/rest/1/nothing0000/server.time", s.base)).await;
     let missing = s.get(&format!("{}user.nope", s.hook)).await;
     for r in [&ok, &bad, &missing] {
         assert_eq!(r.header("content-type"), JSON_TYPE, "{}", r.text());
         assert_eq!(r.header("access-control-allow-origin"), "*");
         assert_eq!(r.header("x-content-type-options"), "nosniff");
-        assert_eq!(
-            r.header("access-control-allow-headers"),
-            "origin, content-type, accept"
-        );
+        assert_eq!(r.header("access-control-allow-headers"), "origin, content-type, accept");
     }
     assert!(common::is_iso(ok.ok().as_str().unwrap_or_default()));
 }
@@ -253,14 +197,9 @@ async fn json_output_uses_php_escaping() {
     let s = common::start().await;
     let name = "a'<>&/\"Ж";
     s.update(json!({"ID": 1, "NAME": name})).await;
-    let r = s
-        .get(&format!("{}user.get?ID=1&select[]=NAME", s.hook))
-        .await;
+    let r = s.get(&format!("{}user.get?ID=1&select[]=NAME", s.hook)).await;
     let raw = r.text();
-    assert!(
-        raw.contains(r#""NAME":"a\u0027\u003C\u003E\u0026\/\u0022Ж""#),
-        "{raw}"
-    );
+    assert!(raw.contains(r#""NAME":"a\u0027\u003C\u003E\u0026\/\u0022Ж""#), "{raw}");
     // Non-ASCII stays raw UTF-8 and the value decodes back unchanged.
     assert_eq!(r.ok()[0]["NAME"], name);
 }
@@ -270,17 +209,9 @@ async fn sdk_parameters_are_not_filters() {
     let (s, _, _) = with_users().await;
     let all = s.get(&format!("{}user.get", s.hook)).await.ids();
     assert_eq!(all.len(), 3);
-    let url = format!(
-        "{}user.get?bx24_request_id=abc123&__order=5&bx24_sdk_ver=1",
-        s.hook
-    );
+    let url = format!("{}user.get?bx24_request_id=abc123&__order=5&bx24_sdk_ver=1", s.hook);
     assert_eq!(s.get(&url).await.ids(), all);
-    let r = s
-        .call(
-            "user.get",
-            json!({"bx24_request_id": "2", "__order": "ID", "auth": "ignored"}),
-        )
-        .await;
+    let r = s.call("user.get", json!({"bx24_request_id": "2", "__order": "ID", "auth": "ignored"})).await;
     assert_eq!(r.ids(), all);
 }
 

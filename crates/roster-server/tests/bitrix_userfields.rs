@@ -28,52 +28,34 @@ fn all_langs(text: &str) -> Value {
 /// The userfield methods' own error: HTTP 400, an empty code, exactly `description`.
 fn blank(reply: &Reply, description: &str) {
     reply.err(400, "", Some(description));
-    assert_eq!(
-        reply.json,
-        json!({"error": "", "error_description": description}),
-        "{}",
-        reply.text()
-    );
+    assert_eq!(reply.json, json!({"error": "", "error_description": description}), "{}", reply.text());
 }
 
 /// A 400 error with `code` whose description mentions `needle`.
 fn refused(reply: &Reply, code: &str, needle: &str) {
     reply.err(400, code, None);
     let text = reply.json["error_description"].as_str().unwrap_or_default();
-    assert!(
-        text.contains(needle),
-        "{needle:?} is not named in {}",
-        reply.text()
-    );
+    assert!(text.contains(needle), "{needle:?} is not named in {}", reply.text());
 }
 
 async fn try_add(s: &Server, fields: Value) -> Reply {
-    s.call("user.userfield.add", json!({"fields": fields}))
-        .await
+    s.call("user.userfield.add", json!({"fields": fields})).await
 }
 
 async fn add_field(s: &Server, fields: Value) -> i64 {
     let r = try_add(s, fields).await;
-    let id = r
-        .ok()
-        .as_i64()
-        .unwrap_or_else(|| panic!("no field id: {}", r.text()));
+    let id = r.ok().as_i64().unwrap_or_else(|| panic!("no field id: {}", r.text()));
     assert!(id > 0, "{}", r.text());
     id
 }
 
 /// Adds a field named `name` of `type_id` with the `extra` keys; its id.
 async fn typed(s: &Server, name: &str, type_id: &str, extra: Value) -> i64 {
-    add_field(
-        s,
-        merged(json!({"FIELD_NAME": name, "USER_TYPE_ID": type_id}), &extra),
-    )
-    .await
+    add_field(s, merged(json!({"FIELD_NAME": name, "USER_TYPE_ID": type_id}), &extra)).await
 }
 
 async fn try_update(s: &Server, id: i64, fields: Value) -> Reply {
-    s.call("user.userfield.update", json!({"id": id, "fields": fields}))
-        .await
+    s.call("user.userfield.update", json!({"id": id, "fields": fields})).await
 }
 
 async fn update_field(s: &Server, id: i64, fields: Value) {
@@ -84,11 +66,7 @@ async fn update_field(s: &Server, id: i64, fields: Value) {
 /// `user.userfield.list` with `params`: checks `total` and that there is no `next`.
 async fn list_fields(s: &Server, params: Value) -> Vec<Value> {
     let r = s.call("user.userfield.list", params).await;
-    let items = r
-        .ok()
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| panic!("not a list: {}", r.text()));
+    let items = r.ok().as_array().cloned().unwrap_or_else(|| panic!("not a list: {}", r.text()));
     assert_eq!(r.json["total"], json!(items.len()), "{}", r.text());
     assert!(r.json.get("next").is_none(), "{}", r.text());
     items
@@ -100,18 +78,13 @@ fn id_of(v: &Value) -> i64 {
 }
 
 fn names_of(items: &[Value]) -> Vec<&str> {
-    items
-        .iter()
-        .map(|f| f["FIELD_NAME"].as_str().unwrap_or_default())
-        .collect()
+    items.iter().map(|f| f["FIELD_NAME"].as_str().unwrap_or_default()).collect()
 }
 
 /// The stored field `id` as `user.userfield.list` shows it.
 async fn field(s: &Server, id: i64) -> Value {
     let all = list_fields(s, json!({})).await;
-    all.into_iter()
-        .find(|f| id_of(f) == id)
-        .unwrap_or_else(|| panic!("field {id} is not listed"))
+    all.into_iter().find(|f| id_of(f) == id).unwrap_or_else(|| panic!("field {id} is not listed"))
 }
 
 async fn settings_of(s: &Server, id: i64) -> Value {
@@ -122,65 +95,34 @@ async fn settings_of(s: &Server, id: i64) -> Value {
 async fn refused_add(s: &Server, fields: Value, needle: &str) {
     let before = list_fields(s, json!({})).await;
     refused(&try_add(s, fields.clone()).await, "ERROR_CORE", needle);
-    assert_eq!(
-        list_fields(s, json!({})).await,
-        before,
-        "a failed add of {fields} left something behind"
-    );
+    assert_eq!(list_fields(s, json!({})).await, before, "a failed add of {fields} left something behind");
 }
 
 /// An update that fails with `ERROR_CORE` naming `needle` and leaves the field unchanged.
 async fn refused_update(s: &Server, id: i64, fields: Value, needle: &str) {
     let before = field(s, id).await;
-    refused(
-        &try_update(s, id, fields.clone()).await,
-        "ERROR_CORE",
-        needle,
-    );
-    assert_eq!(
-        field(s, id).await,
-        before,
-        "a failed update with {fields} changed the field"
-    );
+    refused(&try_update(s, id, fields.clone()).await, "ERROR_CORE", needle);
+    assert_eq!(field(s, id).await, before, "a failed update with {fields} changed the field");
 }
 
 /// Adds fields of `type_id` with each SETTINGS object and checks what is stored.
 async fn settings_round_trip(s: &Server, type_id: &str, cases: &[(Value, Value)]) {
     for (n, (given, stored)) in cases.iter().enumerate() {
-        let id = typed(
-            s,
-            &format!("{type_id}_{n}"),
-            type_id,
-            json!({"SETTINGS": given}),
-        )
-        .await;
-        assert_eq!(
-            &settings_of(s, id).await,
-            stored,
-            "{type_id} with SETTINGS {given}"
-        );
+        let id = typed(s, &format!("{type_id}_{n}"), type_id, json!({"SETTINGS": given})).await;
+        assert_eq!(&settings_of(s, id).await, stored, "{type_id} with SETTINGS {given}");
     }
 }
 
 /// Adds of `type_id` refused for each SETTINGS object, naming the setting.
 async fn settings_refused(s: &Server, type_id: &str, cases: &[(Value, &str)]) {
     for (given, needle) in cases {
-        refused_add(
-            s,
-            json!({"FIELD_NAME": "broken", "USER_TYPE_ID": type_id, "SETTINGS": given}),
-            needle,
-        )
-        .await;
+        refused_add(s, json!({"FIELD_NAME": "broken", "USER_TYPE_ID": type_id, "SETTINGS": given}), needle).await;
     }
 }
 
 /// `user.add` with department 1 and `extra`.
 async fn try_add_user(s: &Server, email: &str, extra: Value) -> Reply {
-    s.call(
-        "user.add",
-        merged(json!({"EMAIL": email, "UF_DEPARTMENT": 1}), &extra),
-    )
-    .await
+    s.call("user.add", merged(json!({"EMAIL": email, "UF_DEPARTMENT": 1}), &extra)).await
 }
 
 /// The value of custom field `name` of user `id` (Null when the key is absent).
@@ -202,36 +144,23 @@ async fn ids_where(s: &Server, method: &str, filter: Value) -> Vec<i64> {
 /// The item ids of enumeration field `id`, in list order.
 async fn item_ids(s: &Server, id: i64) -> Vec<i64> {
     let f = field(s, id).await;
-    f["LIST"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(id_of)
-        .collect()
+    f["LIST"].as_array().into_iter().flatten().map(id_of).collect()
 }
 
 fn is_hex32(v: &Value) -> bool {
-    v.as_str()
-        .is_some_and(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+    v.as_str().is_some_and(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// GETs a `showUrl` (absolute, or relative to the server).
 async fn fetch(s: &Server, url: &Value) -> Reply {
-    let url = url
-        .as_str()
-        .unwrap_or_else(|| panic!("showUrl is not a string: {url}"));
-    let full = if url.starts_with('/') {
-        format!("{}{url}", s.base)
-    } else {
-        url.to_owned()
-    };
+    let url = url.as_str().unwrap_or_else(|| panic!("showUrl is not a string: {url}"));
+    let full = if url.starts_with('/') { format!("{}{url}", s.base) } else { url.to_owned() };
     s.get(&full).await
 }
 
 /// `user.userfield.file.get` through `hook` for a `downloadData` triple.
 async fn file_get(s: &Server, hook: &str, data: &Value) -> Reply {
-    s.call_as(hook, "user.userfield.file.get", data.clone())
-        .await
+    s.call_as(hook, "user.userfield.file.get", data.clone()).await
 }
 
 /// A file upload value `{"fileData": [name, base64]}`.
@@ -249,11 +178,7 @@ async fn every_method_needs_the_userfield_scope() {
     let user_only = s.hook_for(1, "user").await;
     for method in METHODS {
         let r = s
-            .call_as(
-                &user_only,
-                method,
-                json!({"id": 1, "fields": {"FIELD_NAME": "x", "USER_TYPE_ID": "string"}}),
-            )
+            .call_as(&user_only, method, json!({"id": 1, "fields": {"FIELD_NAME": "x", "USER_TYPE_ID": "string"}}))
             .await;
         r.err(
             403,
@@ -266,29 +191,14 @@ async fn every_method_needs_the_userfield_scope() {
     // The scope alone is enough for an administrator.
     let uf_only = s.hook_for(1, "user.userfield").await;
     let r = s
-        .call_as(
-            &uf_only,
-            "user.userfield.add",
-            json!({"fields": {"FIELD_NAME": "scoped", "USER_TYPE_ID": "string"}}),
-        )
+        .call_as(&uf_only, "user.userfield.add", json!({"fields": {"FIELD_NAME": "scoped", "USER_TYPE_ID": "string"}}))
         .await;
     let id = r.ok().as_i64().unwrap_or_else(|| panic!("{}", r.text()));
     let r = s.call_as(&uf_only, "user.userfield.list", json!({})).await;
-    assert_eq!(
-        names_of(r.ok().as_array().map_or(&[][..], Vec::as_slice)),
-        ["UF_USR_SCOPED"]
-    );
-    let r = s
-        .call_as(
-            &uf_only,
-            "user.userfield.update",
-            json!({"id": id, "fields": {"SORT": 7}}),
-        )
-        .await;
+    assert_eq!(names_of(r.ok().as_array().map_or(&[][..], Vec::as_slice)), ["UF_USR_SCOPED"]);
+    let r = s.call_as(&uf_only, "user.userfield.update", json!({"id": id, "fields": {"SORT": 7}})).await;
     assert_eq!(r.ok(), &json!(true));
-    let r = s
-        .call_as(&uf_only, "user.userfield.delete", json!({"id": id}))
-        .await;
+    let r = s.call_as(&uf_only, "user.userfield.delete", json!({"id": id})).await;
     assert_eq!(r.ok(), &json!(true));
     assert!(list_fields(&s, json!({})).await.is_empty());
 }
@@ -297,22 +207,15 @@ async fn every_method_needs_the_userfield_scope() {
 async fn non_administrators_are_denied_every_method() {
     let s = common::start().await;
     let id = typed(&s, "doc", "file", json!({})).await;
-    s.update(json!({"ID": 1, "UF_USR_DOC": upload("admin.txt", b"admin only")}))
-        .await;
+    s.update(json!({"ID": 1, "UF_USR_DOC": upload("admin.txt", b"admin only")})).await;
     let data = uf(&s, 1, "UF_USR_DOC").await["downloadData"].clone();
     let before = list_fields(&s, json!({})).await;
 
     let (pat, _) = s.plain_user("pat@example.com", "Pat").await;
     let hook = s.hook_for(pat, "user,user.userfield").await;
     let calls = [
-        (
-            "user.userfield.add",
-            json!({"fields": {"FIELD_NAME": "mine", "USER_TYPE_ID": "string"}}),
-        ),
-        (
-            "user.userfield.update",
-            json!({"id": id, "fields": {"SORT": 5, "LABEL": "Hacked"}}),
-        ),
+        ("user.userfield.add", json!({"fields": {"FIELD_NAME": "mine", "USER_TYPE_ID": "string"}})),
+        ("user.userfield.update", json!({"id": id, "fields": {"SORT": 5, "LABEL": "Hacked"}})),
         ("user.userfield.list", json!({})),
         ("user.userfield.delete", json!({"id": id})),
         ("user.userfield.file.get", data),
@@ -320,11 +223,7 @@ async fn non_administrators_are_denied_every_method() {
     for (method, params) in calls {
         blank(&s.call_as(&hook, method, params).await, DENIED);
     }
-    assert_eq!(
-        list_fields(&s, json!({})).await,
-        before,
-        "a refused call changed the fields"
-    );
+    assert_eq!(list_fields(&s, json!({})).await, before, "a refused call changed the fields");
 }
 
 #[tokio::test]
@@ -332,8 +231,7 @@ async fn file_get_is_for_administrators_only_even_for_ones_own_file() {
     let s = common::start().await;
     typed(&s, "doc", "file", json!({})).await;
     let (pat, _) = s.plain_user("pat@example.com", "Pat").await;
-    s.update(json!({"ID": pat, "UF_USR_DOC": upload("pat.txt", b"pat's file")}))
-        .await;
+    s.update(json!({"ID": pat, "UF_USR_DOC": upload("pat.txt", b"pat's file")})).await;
     let data = uf(&s, pat, "UF_USR_DOC").await["downloadData"].clone();
     // The administrator may read it...
     assert_eq!(file_get(&s, &s.hook, &data).await.bytes, b"pat's file");
@@ -348,93 +246,45 @@ async fn update_and_delete_check_the_id() {
     let id = typed(&s, "kept", "string", json!({})).await;
     let before = field(&s, id).await;
     for method in ["user.userfield.update", "user.userfield.delete"] {
-        for params in [
-            json!({}),
-            json!({"id": 0}),
-            json!({"id": -4}),
-            json!({"id": "abc"}),
-            json!({"id": null}),
-        ] {
-            blank(
-                &s.call(method, merged(params, &json!({"fields": {"SORT": 1}})))
-                    .await,
-                BAD_ID,
-            );
+        for params in [json!({}), json!({"id": 0}), json!({"id": -4}), json!({"id": "abc"}), json!({"id": null})] {
+            blank(&s.call(method, merged(params, &json!({"fields": {"SORT": 1}}))).await, BAD_ID);
         }
         // A well-formed id of no field: "Access denied." (no separate existence check).
-        blank(
-            &s.call(method, json!({"id": id + 100, "fields": {"SORT": 1}}))
-                .await,
-            DENIED,
-        );
+        blank(&s.call(method, json!({"id": id + 100, "fields": {"SORT": 1}})).await, DENIED);
     }
     assert_eq!(field(&s, id).await, before);
     let r = s.call("user.userfield.delete", json!({"id": id})).await;
     assert_eq!(r.ok(), &json!(true));
     blank(&try_update(&s, id, json!({"SORT": 1})).await, DENIED);
-    blank(
-        &s.call("user.userfield.delete", json!({"id": id})).await,
-        DENIED,
-    );
+    blank(&s.call("user.userfield.delete", json!({"id": id})).await, DENIED);
 }
 
 #[tokio::test]
 async fn add_needs_a_name_and_a_type() {
     let s = common::start().await;
-    blank(
-        &try_add(&s, json!({"FIELD_NAME": "x"})).await,
-        "The 'USER_TYPE_ID' field is not found.",
-    );
-    blank(
-        &try_add(&s, json!({"USER_TYPE_ID": "string"})).await,
-        "The 'FIELD_NAME' field is not found.",
-    );
+    blank(&try_add(&s, json!({"FIELD_NAME": "x"})).await, "The 'USER_TYPE_ID' field is not found.");
+    blank(&try_add(&s, json!({"USER_TYPE_ID": "string"})).await, "The 'FIELD_NAME' field is not found.");
     let both = "The 'USER_TYPE_ID' field is not found.\nThe 'FIELD_NAME' field is not found.";
-    blank(
-        &try_add(&s, json!({"FIELD_NAME": "  ", "USER_TYPE_ID": ""})).await,
-        both,
-    );
+    blank(&try_add(&s, json!({"FIELD_NAME": "  ", "USER_TYPE_ID": ""})).await, both);
     let r = s.call("user.userfield.add", json!({})).await;
     blank(&r, both);
     // PHP's JSON: the quotes travel as \u0027.
-    assert!(
-        r.text().contains(r"The \u0027USER_TYPE_ID\u0027 field"),
-        "{}",
-        r.text()
-    );
+    assert!(r.text().contains(r"The \u0027USER_TYPE_ID\u0027 field"), "{}", r.text());
     assert!(list_fields(&s, json!({})).await.is_empty());
 }
 
 #[tokio::test]
 async fn bad_names_and_unknown_types_are_core_errors() {
     let s = common::start().await;
-    refused_add(
-        &s,
-        json!({"FIELD_NAME": "colour", "USER_TYPE_ID": "colour"}),
-        "colour",
-    )
-    .await;
+    refused_add(&s, json!({"FIELD_NAME": "colour", "USER_TYPE_ID": "colour"}), "colour").await;
     for bad in ["my-field", "a b", "grün", "x.y"] {
-        refused_add(
-            &s,
-            json!({"FIELD_NAME": bad, "USER_TYPE_ID": "string"}),
-            "UF_USR_",
-        )
-        .await;
+        refused_add(&s, json!({"FIELD_NAME": bad, "USER_TYPE_ID": "string"}), "UF_USR_").await;
     }
     // At most 50 characters, the UF_USR_ prefix included.
     let longest = "L".repeat(43);
     let id = typed(&s, &longest, "string", json!({})).await;
-    assert_eq!(
-        field(&s, id).await["FIELD_NAME"],
-        format!("UF_USR_{longest}")
-    );
-    refused_add(
-        &s,
-        json!({"FIELD_NAME": "M".repeat(44), "USER_TYPE_ID": "string"}),
-        "UF_USR_MMM",
-    )
-    .await;
+    assert_eq!(field(&s, id).await["FIELD_NAME"], format!("UF_USR_{longest}"));
+    refused_add(&s, json!({"FIELD_NAME": "M".repeat(44), "USER_TYPE_ID": "string"}), "UF_USR_MMM").await;
     refused_add(
         &s,
         json!({"FIELD_NAME": format!("UF_USR_{}", "N".repeat(44)), "USER_TYPE_ID": "string"}),
@@ -485,9 +335,7 @@ async fn every_key_is_stored_on_add_and_update_and_is_effective() {
     // (MULTIPLE), and emptying it is refused with the ERROR_MESSAGE.
     let user = s.add_user("bea@example.com", json!({})).await;
     assert_eq!(uf(&s, user, "UF_USR_BADGE").await, json!(["none"]));
-    let r = s
-        .call("user.update", json!({"ID": user, "UF_USR_BADGE": ""}))
-        .await;
+    let r = s.call("user.update", json!({"ID": user, "UF_USR_BADGE": ""})).await;
     r.err(400, "ERROR_CORE", Some("A badge is required"));
     let fields = s.call("user.fields", json!({})).await;
     assert_eq!(fields.ok()["UF_USR_BADGE"], "Badge no.");
@@ -513,14 +361,8 @@ async fn every_key_is_stored_on_add_and_update_and_is_effective() {
     expected = merged(expected, &changes);
     assert_eq!(field(&s, id).await, expected);
     // MANDATORY=N is effective too: the value may now be emptied.
-    assert_eq!(
-        set_and_read(&s, user, "UF_USR_BADGE", json!("")).await,
-        Value::Null
-    );
-    assert_eq!(
-        s.call("user.fields", json!({})).await.ok()["UF_USR_BADGE"],
-        "Pass"
-    );
+    assert_eq!(set_and_read(&s, user, "UF_USR_BADGE", json!("")).await, Value::Null);
+    assert_eq!(s.call("user.fields", json!({})).await.ok()["UF_USR_BADGE"], "Pass");
 }
 
 #[tokio::test]
@@ -566,30 +408,15 @@ async fn labels_on_add_take_strings_objects_and_label() {
     .await;
     let f = field(&s, id).await;
     assert_eq!(f["EDIT_FORM_LABEL"], all_langs("Skill form"));
-    assert_eq!(
-        f["LIST_COLUMN_LABEL"],
-        json!({"en": "Skill col", "ru": "Skill", "de": "Fähigkeit"})
-    );
+    assert_eq!(f["LIST_COLUMN_LABEL"], json!({"en": "Skill col", "ru": "Skill", "de": "Fähigkeit"}));
     assert_eq!(f["LIST_FILTER_LABEL"], all_langs("Skill"));
     assert_eq!(f["ERROR_MESSAGE"], all_langs("Skill"));
-    assert_eq!(
-        f["HELP_MESSAGE"],
-        json!({"en": "Skill", "ru": "Навык", "de": "Skill"})
-    );
+    assert_eq!(f["HELP_MESSAGE"], json!({"en": "Skill", "ru": "Навык", "de": "Skill"}));
 
     // Without LABEL the final field name fills what is not given.
-    let id = typed(
-        &s,
-        "bare",
-        "string",
-        json!({"LIST_FILTER_LABEL": {"ru": "Фильтр"}}),
-    )
-    .await;
+    let id = typed(&s, "bare", "string", json!({"LIST_FILTER_LABEL": {"ru": "Фильтр"}})).await;
     let f = field(&s, id).await;
-    assert_eq!(
-        f["LIST_FILTER_LABEL"],
-        json!({"en": "UF_USR_BARE", "ru": "Фильтр", "de": "UF_USR_BARE"})
-    );
+    assert_eq!(f["LIST_FILTER_LABEL"], json!({"en": "UF_USR_BARE", "ru": "Фильтр", "de": "UF_USR_BARE"}));
     assert_eq!(f["EDIT_FORM_LABEL"], all_langs("UF_USR_BARE"));
 }
 
@@ -600,32 +427,17 @@ async fn labels_on_update_take_strings_objects_and_label() {
     update_field(&s, id, json!({"EDIT_FORM_LABEL": "Form"})).await;
     let f = field(&s, id).await;
     assert_eq!(f["EDIT_FORM_LABEL"], all_langs("Form"));
-    assert_eq!(
-        f["LIST_COLUMN_LABEL"],
-        all_langs("Skill"),
-        "a label not given keeps its texts"
-    );
+    assert_eq!(f["LIST_COLUMN_LABEL"], all_langs("Skill"), "a label not given keeps its texts");
 
     // An object names its languages; the others become empty (spec 3.5).
     update_field(&s, id, json!({"LIST_COLUMN_LABEL": {"de": "Spalte"}})).await;
-    assert_eq!(
-        field(&s, id).await["LIST_COLUMN_LABEL"],
-        json!({"en": "", "ru": "", "de": "Spalte"})
-    );
+    assert_eq!(field(&s, id).await["LIST_COLUMN_LABEL"], json!({"en": "", "ru": "", "de": "Spalte"}));
 
     // LABEL fills every label (and language) not given, on update too (seed 003).
-    update_field(
-        &s,
-        id,
-        json!({"LABEL": "Talent", "HELP_MESSAGE": "Help", "ERROR_MESSAGE": {"ru": "Ошибка"}}),
-    )
-    .await;
+    update_field(&s, id, json!({"LABEL": "Talent", "HELP_MESSAGE": "Help", "ERROR_MESSAGE": {"ru": "Ошибка"}})).await;
     let f = field(&s, id).await;
     assert_eq!(f["HELP_MESSAGE"], all_langs("Help"));
-    assert_eq!(
-        f["ERROR_MESSAGE"],
-        json!({"en": "Talent", "ru": "Ошибка", "de": "Talent"})
-    );
+    assert_eq!(f["ERROR_MESSAGE"], json!({"en": "Talent", "ru": "Ошибка", "de": "Talent"}));
     for key in ["EDIT_FORM_LABEL", "LIST_COLUMN_LABEL", "LIST_FILTER_LABEL"] {
         assert_eq!(f[key], all_langs("Talent"), "{key}");
     }
@@ -638,12 +450,7 @@ async fn field_names_are_normalised_and_name_type_multiple_never_change() {
     assert_eq!(field(&s, deals).await["FIELD_NAME"], "UF_USR_DEALS");
     // UF_DEALS is the same name: a duplicate, as are other spellings of it.
     for same in ["UF_DEALS", "uf_usr_deals", " Deals "] {
-        refused_add(
-            &s,
-            json!({"FIELD_NAME": same, "USER_TYPE_ID": "integer"}),
-            "UF_USR_DEALS",
-        )
-        .await;
+        refused_add(&s, json!({"FIELD_NAME": same, "USER_TYPE_ID": "integer"}), "UF_USR_DEALS").await;
     }
     let team = typed(&s, "UF_TEAM", "string", json!({})).await;
     let mixed = typed(&s, " uf_usr_Mixed_1 ", "string", json!({})).await;
@@ -651,34 +458,14 @@ async fn field_names_are_normalised_and_name_type_multiple_never_change() {
     assert_eq!(field(&s, mixed).await["FIELD_NAME"], "UF_USR_MIXED_1");
 
     // FIELD_NAME, USER_TYPE_ID and MULTIPLE are ignored by update; the rest applies.
-    update_field(
-        &s,
-        deals,
-        json!({"FIELD_NAME": "other", "USER_TYPE_ID": "integer", "MULTIPLE": "Y", "SORT": 7}),
-    )
-    .await;
+    update_field(&s, deals, json!({"FIELD_NAME": "other", "USER_TYPE_ID": "integer", "MULTIPLE": "Y", "SORT": 7}))
+        .await;
     let f = field(&s, deals).await;
-    let kept = [
-        &f["FIELD_NAME"],
-        &f["USER_TYPE_ID"],
-        &f["MULTIPLE"],
-        &f["SORT"],
-    ];
-    assert_eq!(
-        kept,
-        [
-            &json!("UF_USR_DEALS"),
-            &json!("string"),
-            &json!("N"),
-            &json!("7")
-        ]
-    );
+    let kept = [&f["FIELD_NAME"], &f["USER_TYPE_ID"], &f["MULTIPLE"], &f["SORT"]];
+    assert_eq!(kept, [&json!("UF_USR_DEALS"), &json!("string"), &json!("N"), &json!("7")]);
     assert_eq!(names_of(&list_fields(&s, json!({})).await).len(), 3);
     // Still a single string field.
-    assert_eq!(
-        set_and_read(&s, 1, "UF_USR_DEALS", json!("many")).await,
-        json!("many")
-    );
+    assert_eq!(set_and_read(&s, 1, "UF_USR_DEALS", json!("many")).await, json!("many"));
 }
 
 #[tokio::test]
@@ -687,44 +474,19 @@ async fn list_filters_by_equality_and_orders() {
     let a = typed(&s, "alpha", "string", json!({"SORT": 300})).await;
     let b = typed(&s, "beta", "integer", json!({"SORT": 100})).await;
     let c = typed(&s, "gamma", "string", json!({"SORT": 200, "XML_ID": "g"})).await;
-    let names = |items: Vec<Value>| {
-        names_of(&items)
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-    };
+    let names = |items: Vec<Value>| names_of(&items).iter().map(|n| n.to_string()).collect::<Vec<_>>();
     assert_eq!(
-        names(
-            list_fields(
-                &s,
-                json!({"filter": {"USER_TYPE_ID": "string"}, "order": {"ID": "ASC"}})
-            )
-            .await
-        ),
+        names(list_fields(&s, json!({"filter": {"USER_TYPE_ID": "string"}, "order": {"ID": "ASC"}})).await),
         ["UF_USR_ALPHA", "UF_USR_GAMMA"]
     );
-    assert_eq!(
-        names(list_fields(&s, json!({"filter": {"FIELD_NAME": "UF_USR_BETA"}})).await),
-        ["UF_USR_BETA"]
-    );
-    assert_eq!(
-        names(list_fields(&s, json!({"filter": {"XML_ID": "g"}})).await),
-        ["UF_USR_GAMMA"]
-    );
-    assert!(
-        list_fields(&s, json!({"filter": {"FIELD_NAME": "UF_USR_NONE"}}))
-            .await
-            .is_empty()
-    );
+    assert_eq!(names(list_fields(&s, json!({"filter": {"FIELD_NAME": "UF_USR_BETA"}})).await), ["UF_USR_BETA"]);
+    assert_eq!(names(list_fields(&s, json!({"filter": {"XML_ID": "g"}})).await), ["UF_USR_GAMMA"]);
+    assert!(list_fields(&s, json!({"filter": {"FIELD_NAME": "UF_USR_NONE"}})).await.is_empty());
     assert_eq!(
         names(list_fields(&s, json!({"order": {"SORT": "DESC"}})).await),
         ["UF_USR_ALPHA", "UF_USR_GAMMA", "UF_USR_BETA"]
     );
-    let by_id: Vec<i64> = list_fields(&s, json!({"order": {"ID": "asc"}}))
-        .await
-        .iter()
-        .map(id_of)
-        .collect();
+    let by_id: Vec<i64> = list_fields(&s, json!({"order": {"ID": "asc"}})).await.iter().map(id_of).collect();
     assert_eq!(by_id, [a, b, c]);
 }
 
@@ -740,39 +502,15 @@ async fn string_settings() {
         "string",
         &[
             (json!({}), json!({"DEFAULT_VALUE": "", "ROWS": 1})),
-            (
-                json!({"DEFAULT_VALUE": "n/a", "ROWS": 4}),
-                json!({"DEFAULT_VALUE": "n/a", "ROWS": 4}),
-            ),
+            (json!({"DEFAULT_VALUE": "n/a", "ROWS": 4}), json!({"DEFAULT_VALUE": "n/a", "ROWS": 4})),
         ],
     )
     .await;
-    settings_refused(
-        &s,
-        "string",
-        &[(json!({"ROWS": 0}), "ROWS"), (json!({"ROWS": -2}), "ROWS")],
-    )
-    .await;
-    let id = typed(
-        &s,
-        "rows",
-        "string",
-        json!({"SETTINGS": {"DEFAULT_VALUE": "x", "ROWS": 2}}),
-    )
-    .await;
+    settings_refused(&s, "string", &[(json!({"ROWS": 0}), "ROWS"), (json!({"ROWS": -2}), "ROWS")]).await;
+    let id = typed(&s, "rows", "string", json!({"SETTINGS": {"DEFAULT_VALUE": "x", "ROWS": 2}})).await;
     update_field(&s, id, json!({"SETTINGS": {"ROWS": 6}})).await;
-    assert_eq!(
-        settings_of(&s, id).await,
-        json!({"DEFAULT_VALUE": "x", "ROWS": 6}),
-        "update merges"
-    );
-    refused_update(
-        &s,
-        id,
-        json!({"SORT": 5, "LABEL": "Changed", "SETTINGS": {"ROWS": 0}}),
-        "ROWS",
-    )
-    .await;
+    assert_eq!(settings_of(&s, id).await, json!({"DEFAULT_VALUE": "x", "ROWS": 6}), "update merges");
+    refused_update(&s, id, json!({"SORT": 5, "LABEL": "Changed", "SETTINGS": {"ROWS": 0}}), "ROWS").await;
 }
 
 #[tokio::test]
@@ -781,10 +519,7 @@ async fn integer_and_double_settings() {
     settings_round_trip(
         &s,
         "integer",
-        &[
-            (json!({}), json!({"DEFAULT_VALUE": ""})),
-            (json!({"DEFAULT_VALUE": 5}), json!({"DEFAULT_VALUE": 5})),
-        ],
+        &[(json!({}), json!({"DEFAULT_VALUE": ""})), (json!({"DEFAULT_VALUE": 5}), json!({"DEFAULT_VALUE": 5}))],
     )
     .await;
     settings_round_trip(
@@ -792,33 +527,15 @@ async fn integer_and_double_settings() {
         "double",
         &[
             (json!({}), json!({"DEFAULT_VALUE": "", "PRECISION": 2})),
-            (
-                json!({"DEFAULT_VALUE": 1.5, "PRECISION": 0}),
-                json!({"DEFAULT_VALUE": 1.5, "PRECISION": 0}),
-            ),
+            (json!({"DEFAULT_VALUE": 1.5, "PRECISION": 0}), json!({"DEFAULT_VALUE": 1.5, "PRECISION": 0})),
         ],
     )
     .await;
     settings_refused(&s, "double", &[(json!({"PRECISION": -1}), "PRECISION")]).await;
-    let id = typed(
-        &s,
-        "ratio",
-        "double",
-        json!({"SETTINGS": {"DEFAULT_VALUE": 0.5}}),
-    )
-    .await;
+    let id = typed(&s, "ratio", "double", json!({"SETTINGS": {"DEFAULT_VALUE": 0.5}})).await;
     update_field(&s, id, json!({"SETTINGS": {"PRECISION": 4}})).await;
-    assert_eq!(
-        settings_of(&s, id).await,
-        json!({"DEFAULT_VALUE": 0.5, "PRECISION": 4})
-    );
-    refused_update(
-        &s,
-        id,
-        json!({"XML_ID": "changed", "SETTINGS": {"PRECISION": -1}}),
-        "PRECISION",
-    )
-    .await;
+    assert_eq!(settings_of(&s, id).await, json!({"DEFAULT_VALUE": 0.5, "PRECISION": 4}));
+    refused_update(&s, id, json!({"XML_ID": "changed", "SETTINGS": {"PRECISION": -1}}), "PRECISION").await;
 }
 
 #[tokio::test]
@@ -828,106 +545,48 @@ async fn boolean_settings_and_multiple_forced_off() {
         &s,
         "boolean",
         &[
-            (
-                json!({}),
-                json!({"DEFAULT_VALUE": 0, "DISPLAY": "CHECKBOX"}),
-            ),
-            (
-                json!({"DEFAULT_VALUE": 5, "DISPLAY": "radio"}),
-                json!({"DEFAULT_VALUE": 1, "DISPLAY": "RADIO"}),
-            ),
-            (
-                json!({"DEFAULT_VALUE": -3, "DISPLAY": "DROPDOWN"}),
-                json!({"DEFAULT_VALUE": 0, "DISPLAY": "DROPDOWN"}),
-            ),
-            (
-                json!({"DEFAULT_VALUE": 1}),
-                json!({"DEFAULT_VALUE": 1, "DISPLAY": "CHECKBOX"}),
-            ),
+            (json!({}), json!({"DEFAULT_VALUE": 0, "DISPLAY": "CHECKBOX"})),
+            (json!({"DEFAULT_VALUE": 5, "DISPLAY": "radio"}), json!({"DEFAULT_VALUE": 1, "DISPLAY": "RADIO"})),
+            (json!({"DEFAULT_VALUE": -3, "DISPLAY": "DROPDOWN"}), json!({"DEFAULT_VALUE": 0, "DISPLAY": "DROPDOWN"})),
+            (json!({"DEFAULT_VALUE": 1}), json!({"DEFAULT_VALUE": 1, "DISPLAY": "CHECKBOX"})),
         ],
     )
     .await;
     settings_refused(&s, "boolean", &[(json!({"DISPLAY": "FOO"}), "DISPLAY")]).await;
-    let id = typed(
-        &s,
-        "flag",
-        "boolean",
-        json!({"MULTIPLE": "Y", "SETTINGS": {"DISPLAY": "RADIO"}}),
-    )
-    .await;
+    let id = typed(&s, "flag", "boolean", json!({"MULTIPLE": "Y", "SETTINGS": {"DISPLAY": "RADIO"}})).await;
     assert_eq!(field(&s, id).await["MULTIPLE"], "N");
     update_field(&s, id, json!({"SETTINGS": {"DEFAULT_VALUE": 2}})).await;
-    assert_eq!(
-        settings_of(&s, id).await,
-        json!({"DEFAULT_VALUE": 1, "DISPLAY": "RADIO"})
-    );
+    assert_eq!(settings_of(&s, id).await, json!({"DEFAULT_VALUE": 1, "DISPLAY": "RADIO"}));
     refused_update(&s, id, json!({"SETTINGS": {"DISPLAY": "FOO"}}), "DISPLAY").await;
     // A single value, never a list.
-    assert_eq!(
-        set_and_read(&s, 1, "UF_USR_FLAG", json!("Y")).await,
-        json!("1")
-    );
+    assert_eq!(set_and_read(&s, 1, "UF_USR_FLAG", json!("Y")).await, json!("1"));
 }
 
 #[tokio::test]
 async fn date_and_datetime_settings() {
     let s = common::start().await;
     for type_id in ["date", "datetime"] {
-        let fixed = if type_id == "date" {
-            "2024-02-03"
-        } else {
-            "2024-02-03T04:05:06+00:00"
-        };
+        let fixed = if type_id == "date" { "2024-02-03" } else { "2024-02-03T04:05:06+00:00" };
         settings_round_trip(
             &s,
             type_id,
             &[
-                (
-                    json!({}),
-                    json!({"DEFAULT_VALUE": {"VALUE": "", "TYPE": "NONE"}}),
-                ),
+                (json!({}), json!({"DEFAULT_VALUE": {"VALUE": "", "TYPE": "NONE"}})),
                 (
                     json!({"DEFAULT_VALUE": {"VALUE": fixed, "TYPE": "fixed"}}),
                     json!({"DEFAULT_VALUE": {"VALUE": fixed, "TYPE": "FIXED"}}),
                 ),
-                (
-                    json!({"DEFAULT_VALUE": {"TYPE": "NOW"}}),
-                    json!({"DEFAULT_VALUE": {"VALUE": "", "TYPE": "NOW"}}),
-                ),
-                (
-                    json!({"DEFAULT_VALUE": fixed}),
-                    json!({"DEFAULT_VALUE": {"VALUE": fixed, "TYPE": "NONE"}}),
-                ),
+                (json!({"DEFAULT_VALUE": {"TYPE": "NOW"}}), json!({"DEFAULT_VALUE": {"VALUE": "", "TYPE": "NOW"}})),
+                (json!({"DEFAULT_VALUE": fixed}), json!({"DEFAULT_VALUE": {"VALUE": fixed, "TYPE": "NONE"}})),
             ],
         )
         .await;
-        settings_refused(
-            &s,
-            type_id,
-            &[(
-                json!({"DEFAULT_VALUE": {"VALUE": "", "TYPE": "LATER"}}),
-                "DEFAULT_VALUE",
-            )],
-        )
-        .await;
+        settings_refused(&s, type_id, &[(json!({"DEFAULT_VALUE": {"VALUE": "", "TYPE": "LATER"}}), "DEFAULT_VALUE")])
+            .await;
         let id = typed(&s, &format!("{type_id}_upd"), type_id, json!({})).await;
-        update_field(
-            &s,
-            id,
-            json!({"SETTINGS": {"DEFAULT_VALUE": {"TYPE": "NOW"}}}),
-        )
-        .await;
-        assert_eq!(
-            settings_of(&s, id).await,
-            json!({"DEFAULT_VALUE": {"VALUE": "", "TYPE": "NOW"}})
-        );
-        refused_update(
-            &s,
-            id,
-            json!({"SETTINGS": {"DEFAULT_VALUE": {"TYPE": "LATER"}}}),
-            "DEFAULT_VALUE",
-        )
-        .await;
+        update_field(&s, id, json!({"SETTINGS": {"DEFAULT_VALUE": {"TYPE": "NOW"}}})).await;
+        assert_eq!(settings_of(&s, id).await, json!({"DEFAULT_VALUE": {"VALUE": "", "TYPE": "NOW"}}));
+        refused_update(&s, id, json!({"SETTINGS": {"DEFAULT_VALUE": {"TYPE": "LATER"}}}), "DEFAULT_VALUE").await;
     }
 }
 
@@ -940,10 +599,7 @@ async fn enumeration_settings_and_items_on_add() {
         "enumeration",
         &[
             (json!({}), enum_settings("LIST", 1)),
-            (
-                json!({"DISPLAY": "ui", "LIST_HEIGHT": 5}),
-                enum_settings("UI", 5),
-            ),
+            (json!({"DISPLAY": "ui", "LIST_HEIGHT": 5}), enum_settings("UI", 5)),
             (json!({"DISPLAY": "CHECKBOX"}), enum_settings("CHECKBOX", 1)),
             (json!({"DISPLAY": "DIALOG"}), enum_settings("DIALOG", 1)),
         ],
@@ -952,10 +608,7 @@ async fn enumeration_settings_and_items_on_add() {
     settings_refused(
         &s,
         "enumeration",
-        &[
-            (json!({"LIST_HEIGHT": 0}), "LIST_HEIGHT"),
-            (json!({"DISPLAY": "FOO"}), "DISPLAY"),
-        ],
+        &[(json!({"LIST_HEIGHT": 0}), "LIST_HEIGHT"), (json!({"DISPLAY": "FOO"}), "DISPLAY")],
     )
     .await;
 
@@ -975,54 +628,26 @@ async fn enumeration_settings_and_items_on_add() {
     assert_eq!(cols("SORT"), [json!("10"), json!("20"), json!("30")]);
     assert_eq!(cols("DEF"), [json!("Y"), json!("N"), json!("N")]);
     assert_eq!(items[0]["XML_ID"], "red");
-    assert!(
-        is_hex32(&items[1]["XML_ID"]) && is_hex32(&items[2]["XML_ID"]),
-        "generated XML_IDs: {items:?}"
-    );
+    assert!(is_hex32(&items[1]["XML_ID"]) && is_hex32(&items[2]["XML_ID"]), "generated XML_IDs: {items:?}");
     assert_ne!(items[1]["XML_ID"], items[2]["XML_ID"]);
     for item in &items {
-        let keys: Vec<&str> = item
-            .as_object()
-            .map(|o| o.keys().map(String::as_str).collect())
-            .unwrap_or_default();
+        let keys: Vec<&str> = item.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
         assert_eq!(keys.len(), 5, "{item}");
         assert!(id_of(item) > 0, "{item}");
     }
     // A multiple field keeps each item's DEF.
     let many = json!([{"VALUE": "A", "DEF": "Y"}, {"VALUE": "B", "DEF": "Y"}, {"VALUE": "C"}]);
-    let multi = typed(
-        &s,
-        "tags",
-        "enumeration",
-        json!({"MULTIPLE": "Y", "LIST": many}),
-    )
-    .await;
-    let defs: Vec<Value> = field(&s, multi).await["LIST"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| i["DEF"].clone())
-        .collect();
+    let multi = typed(&s, "tags", "enumeration", json!({"MULTIPLE": "Y", "LIST": many})).await;
+    let defs: Vec<Value> =
+        field(&s, multi).await["LIST"].as_array().into_iter().flatten().map(|i| i["DEF"].clone()).collect();
     assert_eq!(defs, [json!("Y"), json!("Y"), json!("N")]);
     // Only enumerations carry LIST.
     let plain = typed(&s, "plain", "string", json!({"LIST": many})).await;
     assert!(field(&s, plain).await.get("LIST").is_none());
     update_field(&s, single, json!({"SETTINGS": {"LIST_HEIGHT": 3}})).await;
     assert_eq!(settings_of(&s, single).await, enum_settings("LIST", 3));
-    refused_update(
-        &s,
-        single,
-        json!({"SETTINGS": {"LIST_HEIGHT": 0}}),
-        "LIST_HEIGHT",
-    )
-    .await;
-    refused_update(
-        &s,
-        single,
-        json!({"SETTINGS": {"DISPLAY": "FOO"}}),
-        "DISPLAY",
-    )
-    .await;
+    refused_update(&s, single, json!({"SETTINGS": {"LIST_HEIGHT": 0}}), "LIST_HEIGHT").await;
+    refused_update(&s, single, json!({"SETTINGS": {"DISPLAY": "FOO"}}), "DISPLAY").await;
 }
 
 #[tokio::test]
@@ -1034,9 +659,7 @@ async fn enumeration_items_on_update() {
         {"VALUE": "Blue", "SORT": 30, "XML_ID": "blue"},
     ]);
     let id = typed(&s, "color", "enumeration", json!({"LIST": list})).await;
-    let [red, green, blue] = item_ids(&s, id).await[..] else {
-        panic!("three items expected")
-    };
+    let [red, green, blue] = item_ids(&s, id).await[..] else { panic!("three items expected") };
     update_field(
         &s,
         id,
@@ -1073,23 +696,12 @@ async fn enumeration_items_on_update() {
     assert_eq!(&ids[..2], [red, green]);
     assert!(!ids.contains(&blue));
     // Making an existing item the default (by ID) clears the other default.
-    update_field(
-        &s,
-        id,
-        json!({"LIST": [{"ID": red, "VALUE": "Red", "SORT": 10, "DEF": "Y"}]}),
-    )
-    .await;
-    let defs: Vec<Value> = field(&s, id).await["LIST"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| i["DEF"].clone())
-        .collect();
+    update_field(&s, id, json!({"LIST": [{"ID": red, "VALUE": "Red", "SORT": 10, "DEF": "Y"}]})).await;
+    let defs: Vec<Value> =
+        field(&s, id).await["LIST"].as_array().into_iter().flatten().map(|i| i["DEF"].clone()).collect();
     assert_eq!(defs, [json!("Y"), json!("N"), json!("N")]);
     // A deleted item is no longer a value users can hold.
-    let r = s
-        .call("user.update", json!({"ID": 1, "UF_USR_COLOR": blue}))
-        .await;
+    let r = s.call("user.update", json!({"ID": 1, "UF_USR_COLOR": blue})).await;
     refused(&r, "ERROR_CORE", "UF_USR_COLOR");
 }
 
@@ -1103,12 +715,7 @@ async fn an_item_update_without_value_leaves_no_empty_item() {
     // empty VALUE (items with an empty VALUE are never kept, spec 3.2).
     update_field(&s, id, json!({"LIST": [{"ID": red, "DEF": "Y"}]})).await;
     let f = field(&s, id).await;
-    let empty: Vec<&Value> = f["LIST"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|i| i["VALUE"] == "")
-        .collect();
+    let empty: Vec<&Value> = f["LIST"].as_array().into_iter().flatten().filter(|i| i["VALUE"] == "").collect();
     assert!(empty.is_empty(), "an item lost its VALUE: {}", f["LIST"]);
 }
 
@@ -1127,53 +734,21 @@ async fn iblock_settings() {
             &[
                 (json!({}), defaults.clone()),
                 (given.clone(), stored.clone()),
-                (
-                    json!({"DISPLAY": "UI"}),
-                    merged(defaults.clone(), &json!({"DISPLAY": "UI"})),
-                ),
-                (
-                    json!({"DISPLAY": "CHECKBOX"}),
-                    merged(defaults.clone(), &json!({"DISPLAY": "CHECKBOX"})),
-                ),
+                (json!({"DISPLAY": "UI"}), merged(defaults.clone(), &json!({"DISPLAY": "UI"}))),
+                (json!({"DISPLAY": "CHECKBOX"}), merged(defaults.clone(), &json!({"DISPLAY": "CHECKBOX"}))),
             ],
         )
         .await;
         settings_refused(
             &s,
             type_id,
-            &[
-                (json!({"LIST_HEIGHT": 0}), "LIST_HEIGHT"),
-                (json!({"DISPLAY": "FOO"}), "DISPLAY"),
-            ],
+            &[(json!({"LIST_HEIGHT": 0}), "LIST_HEIGHT"), (json!({"DISPLAY": "FOO"}), "DISPLAY")],
         )
         .await;
-        let id = typed(
-            &s,
-            &format!("{type_id}_upd"),
-            type_id,
-            json!({"SETTINGS": given}),
-        )
-        .await;
-        update_field(
-            &s,
-            id,
-            json!({"SETTINGS": {"ACTIVE_FILTER": "N", "IBLOCK_ID": 4}}),
-        )
-        .await;
-        assert_eq!(
-            settings_of(&s, id).await,
-            merged(
-                stored.clone(),
-                &json!({"ACTIVE_FILTER": "N", "IBLOCK_ID": 4})
-            )
-        );
-        refused_update(
-            &s,
-            id,
-            json!({"SETTINGS": {"LIST_HEIGHT": 0}}),
-            "LIST_HEIGHT",
-        )
-        .await;
+        let id = typed(&s, &format!("{type_id}_upd"), type_id, json!({"SETTINGS": given})).await;
+        update_field(&s, id, json!({"SETTINGS": {"ACTIVE_FILTER": "N", "IBLOCK_ID": 4}})).await;
+        assert_eq!(settings_of(&s, id).await, merged(stored.clone(), &json!({"ACTIVE_FILTER": "N", "IBLOCK_ID": 4})));
+        refused_update(&s, id, json!({"SETTINGS": {"LIST_HEIGHT": 0}}), "LIST_HEIGHT").await;
     }
 }
 
@@ -1184,18 +759,9 @@ async fn crm_and_crm_status_settings() {
         &s,
         "crm",
         &[
-            (
-                json!({}),
-                json!({"LEAD": "Y", "CONTACT": "N", "COMPANY": "N", "DEAL": "N"}),
-            ),
-            (
-                json!({"CONTACT": "Y", "DEAL": "Y"}),
-                json!({"LEAD": "N", "CONTACT": "Y", "COMPANY": "N", "DEAL": "Y"}),
-            ),
-            (
-                json!({"COMPANY": "Y", "LEAD": "Y"}),
-                json!({"LEAD": "Y", "CONTACT": "N", "COMPANY": "Y", "DEAL": "N"}),
-            ),
+            (json!({}), json!({"LEAD": "Y", "CONTACT": "N", "COMPANY": "N", "DEAL": "N"})),
+            (json!({"CONTACT": "Y", "DEAL": "Y"}), json!({"LEAD": "N", "CONTACT": "Y", "COMPANY": "N", "DEAL": "Y"})),
+            (json!({"COMPANY": "Y", "LEAD": "Y"}), json!({"LEAD": "Y", "CONTACT": "N", "COMPANY": "Y", "DEAL": "N"})),
         ],
     )
     .await;
@@ -1204,20 +770,11 @@ async fn crm_and_crm_status_settings() {
         "crm_status",
         &[
             (json!({}), json!({"ENTITY_TYPE": ""})),
-            (
-                json!({"ENTITY_TYPE": "STATUS"}),
-                json!({"ENTITY_TYPE": "STATUS"}),
-            ),
+            (json!({"ENTITY_TYPE": "STATUS"}), json!({"ENTITY_TYPE": "STATUS"})),
         ],
     )
     .await;
-    let id = typed(
-        &s,
-        "stage",
-        "crm_status",
-        json!({"SETTINGS": {"ENTITY_TYPE": "STATUS"}}),
-    )
-    .await;
+    let id = typed(&s, "stage", "crm_status", json!({"SETTINGS": {"ENTITY_TYPE": "STATUS"}})).await;
     update_field(&s, id, json!({"SETTINGS": {"ENTITY_TYPE": "SOURCE"}})).await;
     assert_eq!(settings_of(&s, id).await, json!({"ENTITY_TYPE": "SOURCE"}));
 }
@@ -1226,21 +783,11 @@ async fn crm_and_crm_status_settings() {
 async fn file_url_address_money_and_employee_fields() {
     let s = common::start().await;
     for type_id in ["file", "url", "address", "money", "employee"] {
-        let id = typed(
-            &s,
-            &format!("t_{type_id}"),
-            type_id,
-            json!({"SETTINGS": {"ROWS": 0}}),
-        )
-        .await;
+        let id = typed(&s, &format!("t_{type_id}"), type_id, json!({"SETTINGS": {"ROWS": 0}})).await;
         let f = field(&s, id).await;
         assert_eq!(f["USER_TYPE_ID"], type_id);
         if type_id != "money" {
-            assert_eq!(
-                f["SETTINGS"],
-                json!([]),
-                "{type_id} has no REST-managed settings"
-            );
+            assert_eq!(f["SETTINGS"], json!([]), "{type_id} has no REST-managed settings");
         }
     }
 }
@@ -1299,79 +846,37 @@ async fn values_are_coerced_by_type_in_add_and_update() {
         ("UF_USR_FLAG", json!("Y"), json!("1")),
         ("UF_USR_INT", json!(-7), json!("-7")),
         ("UF_USR_DBL", json!("0.25"), json!("0.25")),
-        (
-            "UF_USR_DAY",
-            json!("05.04.2024"),
-            json!("2024-04-05T00:00:00+00:00"),
-        ),
-        (
-            "UF_USR_DAY",
-            json!("2024-04-06T23:00:00+00:00"),
-            json!("2024-04-06T00:00:00+00:00"),
-        ),
-        (
-            "UF_USR_AT",
-            json!("2024-04-05 06:07:08"),
-            json!("2024-04-05T06:07:08+00:00"),
-        ),
+        ("UF_USR_DAY", json!("05.04.2024"), json!("2024-04-05T00:00:00+00:00")),
+        ("UF_USR_DAY", json!("2024-04-06T23:00:00+00:00"), json!("2024-04-06T00:00:00+00:00")),
+        ("UF_USR_AT", json!("2024-04-05 06:07:08"), json!("2024-04-05T06:07:08+00:00")),
         ("UF_USR_CASH", json!("7|EUR"), json!("7|EUR")),
         // An empty value clears the field: the key leaves the user object.
         ("UF_USR_STR", json!(""), Value::Null),
         ("UF_USR_INT", Value::Null, Value::Null),
     ];
     for (key, raw, shown) in cases {
-        assert_eq!(
-            set_and_read(&s, id, key, raw.clone()).await,
-            shown,
-            "{key} = {raw}"
-        );
+        assert_eq!(set_and_read(&s, id, key, raw.clone()).await, shown, "{key} = {raw}");
     }
 }
 
 #[tokio::test]
 async fn boolean_false_is_stored_as_no() {
     let s = common::start().await;
-    typed(
-        &s,
-        "flag",
-        "boolean",
-        json!({"SETTINGS": {"DEFAULT_VALUE": 1}}),
-    )
-    .await;
+    typed(&s, "flag", "boolean", json!({"SETTINGS": {"DEFAULT_VALUE": 1}})).await;
     let id = s.add_user("flag@example.com", json!({})).await;
     assert_eq!(uf(&s, id, "UF_USR_FLAG").await, json!("1"));
     // JSON false is the boolean "no" (0), not an empty value.
-    assert_eq!(
-        set_and_read(&s, id, "UF_USR_FLAG", json!(false)).await,
-        json!("0")
-    );
+    assert_eq!(set_and_read(&s, id, "UF_USR_FLAG", json!(false)).await, json!("0"));
 }
 
 #[tokio::test]
 async fn invalid_values_are_refused_and_nothing_is_written() {
     let s = common::start().await;
     scalar_fields(&s).await;
-    let color = typed(
-        &s,
-        "color",
-        "enumeration",
-        json!({"LIST": [{"VALUE": "Red"}]}),
-    )
-    .await;
-    let other = typed(
-        &s,
-        "size",
-        "enumeration",
-        json!({"LIST": [{"VALUE": "XL"}]}),
-    )
-    .await;
+    let color = typed(&s, "color", "enumeration", json!({"LIST": [{"VALUE": "Red"}]})).await;
+    let other = typed(&s, "size", "enumeration", json!({"LIST": [{"VALUE": "XL"}]})).await;
     let (red, xl) = (item_ids(&s, color).await[0], item_ids(&s, other).await[0]);
-    let id = s
-        .add_user(
-            "keep@example.com",
-            json!({"NAME": "Before", "UF_USR_INT": 5, "UF_USR_COLOR": red}),
-        )
-        .await;
+    let id = s.add_user("keep@example.com", json!({"NAME": "Before", "UF_USR_INT": 5, "UF_USR_COLOR": red})).await;
     let before = s.user(id).await;
     let bad = [
         ("UF_USR_INT", json!("abc")),
@@ -1382,9 +887,7 @@ async fn invalid_values_are_refused_and_nothing_is_written() {
         ("UF_USR_COLOR", json!(xl)),
     ];
     for (n, (key, raw)) in bad.iter().enumerate() {
-        let r = s
-            .call("user.update", json!({"ID": id, "NAME": "After", *key: raw}))
-            .await;
+        let r = s.call("user.update", json!({"ID": id, "NAME": "After", *key: raw})).await;
         refused(&r, "ERROR_CORE", key);
         let r = try_add_user(&s, &format!("bad{n}@example.com"), json!({*key: raw})).await;
         refused(&r, "ERROR_ARGUMENT", key);
@@ -1394,41 +897,20 @@ async fn invalid_values_are_refused_and_nothing_is_written() {
         (&after["NAME"], &after["UF_USR_INT"], &after["UF_USR_COLOR"]),
         (&before["NAME"], &json!("5"), &json!(red.to_string()))
     );
-    assert!(
-        ids_where(&s, "user.get", json!({"%EMAIL": "bad"}))
-            .await
-            .is_empty(),
-        "a refused user.add created a user"
-    );
+    assert!(ids_where(&s, "user.get", json!({"%EMAIL": "bad"})).await.is_empty(), "a refused user.add created a user");
 }
 
 #[tokio::test]
 async fn enumeration_and_multiple_values() {
     let s = common::start().await;
-    let color = typed(
-        &s,
-        "color",
-        "enumeration",
-        json!({"LIST": [{"VALUE": "Red"}, {"VALUE": "Green"}]}),
-    )
-    .await;
+    let color = typed(&s, "color", "enumeration", json!({"LIST": [{"VALUE": "Red"}, {"VALUE": "Green"}]})).await;
     let tags = json!([{"VALUE": "A"}, {"VALUE": "B"}, {"VALUE": "C"}]);
-    let tags = typed(
-        &s,
-        "tags",
-        "enumeration",
-        json!({"MULTIPLE": "Y", "LIST": tags}),
-    )
-    .await;
+    let tags = typed(&s, "tags", "enumeration", json!({"MULTIPLE": "Y", "LIST": tags})).await;
     typed(&s, "nicks", "string", json!({"MULTIPLE": "Y"})).await;
     typed(&s, "nums", "integer", json!({"MULTIPLE": "Y"})).await;
     typed(&s, "days", "date", json!({"MULTIPLE": "Y"})).await;
-    let [red, green] = item_ids(&s, color).await[..] else {
-        panic!("two items")
-    };
-    let [a, _, c] = item_ids(&s, tags).await[..] else {
-        panic!("three items")
-    };
+    let [red, green] = item_ids(&s, color).await[..] else { panic!("two items") };
+    let [a, _, c] = item_ids(&s, tags).await[..] else { panic!("three items") };
     let id = s
         .add_user(
             "multi@example.com",
@@ -1441,74 +923,33 @@ async fn enumeration_and_multiple_values() {
     assert_eq!(u["UF_USR_TAGS"], json!([a.to_string(), c.to_string()]));
     assert_eq!(u["UF_USR_NICKS"], json!(["ann", "nan"]));
     assert_eq!(u["UF_USR_NUMS"], json!(["1", "2"]));
-    assert_eq!(
-        u["UF_USR_DAYS"],
-        json!(["2024-01-02T00:00:00+00:00", "2024-02-03T00:00:00+00:00"])
-    );
-    assert_eq!(
-        set_and_read(&s, id, "UF_USR_COLOR", json!(red.to_string())).await,
-        red.to_string()
-    );
-    assert_eq!(
-        set_and_read(&s, id, "UF_USR_NICKS", json!("solo")).await,
-        json!(["solo"])
-    );
-    assert_eq!(
-        set_and_read(&s, id, "UF_USR_TAGS", json!([c])).await,
-        json!([c.to_string()])
-    );
-    assert_eq!(
-        set_and_read(&s, id, "UF_USR_NICKS", json!([])).await,
-        Value::Null
-    );
+    assert_eq!(u["UF_USR_DAYS"], json!(["2024-01-02T00:00:00+00:00", "2024-02-03T00:00:00+00:00"]));
+    assert_eq!(set_and_read(&s, id, "UF_USR_COLOR", json!(red.to_string())).await, red.to_string());
+    assert_eq!(set_and_read(&s, id, "UF_USR_NICKS", json!("solo")).await, json!(["solo"]));
+    assert_eq!(set_and_read(&s, id, "UF_USR_TAGS", json!([c])).await, json!([c.to_string()]));
+    assert_eq!(set_and_read(&s, id, "UF_USR_NICKS", json!([])).await, Value::Null);
 }
 
 #[tokio::test]
 async fn file_values_upload_serve_download_and_remove() {
     let s = common::start().await;
     typed(&s, "doc", "file", json!({})).await;
-    let id = s
-        .add_user(
-            "file@example.com",
-            json!({"UF_USR_DOC": upload("notes.txt", b"first file")}),
-        )
-        .await;
+    let id = s.add_user("file@example.com", json!({"UF_USR_DOC": upload("notes.txt", b"first file")})).await;
     let v = uf(&s, id, "UF_USR_DOC").await;
-    let first = v["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no file id: {v}"));
+    let first = v["id"].as_i64().unwrap_or_else(|| panic!("no file id: {v}"));
     assert_eq!(v.as_object().map(|o| o.len()), Some(3), "{v}");
-    assert_eq!(
-        v["downloadData"],
-        json!({"id": id, "field": "UF_USR_DOC", "value": first})
-    );
+    assert_eq!(v["downloadData"], json!({"id": id, "field": "UF_USR_DOC", "value": first}));
     let shown = fetch(&s, &v["showUrl"]).await;
-    assert_eq!(
-        (shown.status, shown.bytes.as_slice()),
-        (200, &b"first file"[..])
-    );
+    assert_eq!((shown.status, shown.bytes.as_slice()), (200, &b"first file"[..]));
     let got = file_get(&s, &s.hook, &v["downloadData"]).await;
-    assert_eq!(
-        (got.status, got.bytes.as_slice()),
-        (200, &b"first file"[..])
-    );
+    assert_eq!((got.status, got.bytes.as_slice()), (200, &b"first file"[..]));
 
     // A new upload replaces the single file.
     let v2 = set_and_read(&s, id, "UF_USR_DOC", upload("pic.png", TINY_PNG)).await;
     assert_ne!(v2["id"], json!(first));
     let shown = fetch(&s, &v2["showUrl"]).await;
-    assert_eq!(
-        (
-            shown.status,
-            shown.bytes.as_slice(),
-            shown.header("content-type")
-        ),
-        (200, TINY_PNG, "image/png")
-    );
-    assert_eq!(
-        file_get(&s, &s.hook, &v2["downloadData"]).await.bytes,
-        TINY_PNG
-    );
+    assert_eq!((shown.status, shown.bytes.as_slice(), shown.header("content-type")), (200, TINY_PNG, "image/png"));
+    assert_eq!(file_get(&s, &s.hook, &v2["downloadData"]).await.bytes, TINY_PNG);
     blank(&file_get(&s, &s.hook, &v["downloadData"]).await, DENIED);
     assert_eq!(fetch(&s, &v["showUrl"]).await.status, 404);
     // Only the triple of a file the user holds in that field is served.
@@ -1521,10 +962,7 @@ async fn file_values_upload_serve_download_and_remove() {
     }
 
     // {"id": N, "remove": "Y"} deletes it.
-    assert_eq!(
-        set_and_read(&s, id, "UF_USR_DOC", json!({"id": v2["id"], "remove": "Y"})).await,
-        Value::Null
-    );
+    assert_eq!(set_and_read(&s, id, "UF_USR_DOC", json!({"id": v2["id"], "remove": "Y"})).await, Value::Null);
     blank(&file_get(&s, &s.hook, &v2["downloadData"]).await, DENIED);
     assert_eq!(fetch(&s, &v2["showUrl"]).await.status, 404);
 }
@@ -1535,18 +973,11 @@ async fn multiple_file_fields_keep_the_files_not_named() {
     typed(&s, "docs", "file", json!({"MULTIPLE": "Y"})).await;
     let two = json!([upload("a.txt", b"A"), upload("b.txt", b"B")]);
     let files = set_and_read(&s, 1, "UF_USR_DOCS", two).await;
-    let ids: Vec<Value> = files
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| f["id"].clone())
-        .collect();
+    let ids: Vec<Value> = files.as_array().into_iter().flatten().map(|f| f["id"].clone()).collect();
     assert_eq!(ids.len(), 2, "{files}");
     let after = set_and_read(&s, 1, "UF_USR_DOCS", json!([{"id": ids[0], "remove": "Y"}])).await;
     assert_eq!(
-        after
-            .as_array()
-            .map(|a| a.iter().map(|f| f["id"].clone()).collect::<Vec<_>>()),
+        after.as_array().map(|a| a.iter().map(|f| f["id"].clone()).collect::<Vec<_>>()),
         Some(vec![ids[1].clone()])
     );
     let after = set_and_read(&s, 1, "UF_USR_DOCS", json!([upload("c.txt", b"C")])).await;
@@ -1564,50 +995,26 @@ async fn multiple_file_fields_keep_the_files_not_named() {
 async fn defaults_apply_to_new_users() {
     let s = common::start().await;
     let fields = [
-        (
-            "str",
-            "string",
-            json!({"SETTINGS": {"DEFAULT_VALUE": "n/a"}}),
-        ),
+        ("str", "string", json!({"SETTINGS": {"DEFAULT_VALUE": "n/a"}})),
         ("int", "integer", json!({"SETTINGS": {"DEFAULT_VALUE": 5}})),
         ("dbl", "double", json!({"SETTINGS": {"DEFAULT_VALUE": 1.5}})),
         ("on", "boolean", json!({"SETTINGS": {"DEFAULT_VALUE": 1}})),
         ("off", "boolean", json!({})),
-        (
-            "color",
-            "enumeration",
-            json!({"LIST": [{"VALUE": "Red", "DEF": "Y"}, {"VALUE": "Green"}]}),
-        ),
+        ("color", "enumeration", json!({"LIST": [{"VALUE": "Red", "DEF": "Y"}, {"VALUE": "Green"}]})),
         (
             "tags",
             "enumeration",
             json!({"MULTIPLE": "Y", "LIST": [{"VALUE": "A", "DEF": "Y"}, {"VALUE": "B", "DEF": "Y"}]}),
         ),
-        (
-            "day",
-            "date",
-            json!({"SETTINGS": {"DEFAULT_VALUE": {"VALUE": "2024-02-03", "TYPE": "FIXED"}}}),
-        ),
+        ("day", "date", json!({"SETTINGS": {"DEFAULT_VALUE": {"VALUE": "2024-02-03", "TYPE": "FIXED"}}})),
         (
             "at",
             "datetime",
             json!({"SETTINGS": {"DEFAULT_VALUE": {"VALUE": "2024-02-03T04:05:06+00:00", "TYPE": "FIXED"}}}),
         ),
-        (
-            "today",
-            "date",
-            json!({"SETTINGS": {"DEFAULT_VALUE": {"TYPE": "NOW"}}}),
-        ),
-        (
-            "stamp",
-            "datetime",
-            json!({"SETTINGS": {"DEFAULT_VALUE": {"TYPE": "NOW"}}}),
-        ),
-        (
-            "never",
-            "date",
-            json!({"SETTINGS": {"DEFAULT_VALUE": {"VALUE": "2024-02-03", "TYPE": "NONE"}}}),
-        ),
+        ("today", "date", json!({"SETTINGS": {"DEFAULT_VALUE": {"TYPE": "NOW"}}})),
+        ("stamp", "datetime", json!({"SETTINGS": {"DEFAULT_VALUE": {"TYPE": "NOW"}}})),
+        ("never", "date", json!({"SETTINGS": {"DEFAULT_VALUE": {"VALUE": "2024-02-03", "TYPE": "NONE"}}})),
     ];
     let mut ids = Vec::new();
     for (name, type_id, extra) in fields {
@@ -1616,17 +1023,8 @@ async fn defaults_apply_to_new_users() {
     let (red, tags) = (item_ids(&s, ids[5]).await[0], item_ids(&s, ids[6]).await);
     let r = try_add_user(&s, "dflt@example.com", json!({})).await;
     let id = r.ok().as_i64().unwrap_or_else(|| panic!("{}", r.text()));
-    let before = r.json["time"]["date_start"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let after = s
-        .call("server.time", json!({}))
-        .await
-        .ok()
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let before = r.json["time"]["date_start"].as_str().unwrap_or_default().to_owned();
+    let after = s.call("server.time", json!({})).await.ok().as_str().unwrap_or_default().to_owned();
     let u = s.user(id).await;
     let want = json!({
         "UF_USR_STR": "n/a", "UF_USR_INT": "5", "UF_USR_DBL": "1.5", "UF_USR_ON": "1", "UF_USR_OFF": "0",
@@ -1642,73 +1040,36 @@ async fn defaults_apply_to_new_users() {
         common::is_iso(stamp) && before.as_str() <= stamp && stamp <= after.as_str(),
         "NOW: {stamp} not in {before}..{after}"
     );
-    assert!(
-        u.get("UF_USR_NEVER").is_none(),
-        "TYPE=NONE sets nothing: {u}"
-    );
+    assert!(u.get("UF_USR_NEVER").is_none(), "TYPE=NONE sets nothing: {u}");
 
     // Given values win; users that existed before the fields get no defaults.
-    let id = s
-        .add_user(
-            "given@example.com",
-            json!({"UF_USR_STR": "mine", "UF_USR_ON": "N", "UF_USR_INT": 9}),
-        )
-        .await;
+    let id = s.add_user("given@example.com", json!({"UF_USR_STR": "mine", "UF_USR_ON": "N", "UF_USR_INT": 9})).await;
     let u = s.user(id).await;
-    assert_eq!(
-        [&u["UF_USR_STR"], &u["UF_USR_ON"], &u["UF_USR_INT"]],
-        [&json!("mine"), &json!("0"), &json!("9")]
-    );
+    assert_eq!([&u["UF_USR_STR"], &u["UF_USR_ON"], &u["UF_USR_INT"]], [&json!("mine"), &json!("0"), &json!("9")]);
     assert!(s.user(1).await.get("UF_USR_STR").is_none());
 }
 
 #[tokio::test]
 async fn mandatory_fields_are_enforced_with_their_error_message() {
     let s = common::start().await;
-    let messages =
-        json!({"en": "Badge number needed", "ru": "Нужен номер", "de": "Ausweisnummer fehlt"});
-    let badge = typed(
-        &s,
-        "badge",
-        "string",
-        json!({"MANDATORY": "Y", "LABEL": "Badge", "ERROR_MESSAGE": messages}),
-    )
-    .await;
-    try_add_user(&s, "m@example.com", json!({}))
-        .await
-        .argument("Badge number needed", "");
-    try_add_user(&s, "m@example.com", json!({"LANG": "de"}))
-        .await
-        .argument("Ausweisnummer fehlt", "");
-    try_add_user(&s, "m@example.com", json!({"UF_USR_BADGE": "  "}))
-        .await
-        .argument("Badge number needed", "");
-    assert!(ids_where(&s, "user.get", json!({"EMAIL": "m@example.com"}))
-        .await
-        .is_empty());
+    let messages = json!({"en": "Badge number needed", "ru": "Нужен номер", "de": "Ausweisnummer fehlt"});
+    let badge =
+        typed(&s, "badge", "string", json!({"MANDATORY": "Y", "LABEL": "Badge", "ERROR_MESSAGE": messages})).await;
+    try_add_user(&s, "m@example.com", json!({})).await.argument("Badge number needed", "");
+    try_add_user(&s, "m@example.com", json!({"LANG": "de"})).await.argument("Ausweisnummer fehlt", "");
+    try_add_user(&s, "m@example.com", json!({"UF_USR_BADGE": "  "})).await.argument("Badge number needed", "");
+    assert!(ids_where(&s, "user.get", json!({"EMAIL": "m@example.com"})).await.is_empty());
 
-    let id = s
-        .add_user("m@example.com", json!({"UF_USR_BADGE": "B-7"}))
-        .await;
+    let id = s.add_user("m@example.com", json!({"UF_USR_BADGE": "B-7"})).await;
     s.update(json!({"ID": id, "NAME": "Mia"})).await;
-    let r = s
-        .call("user.update", json!({"ID": id, "UF_USR_BADGE": ""}))
-        .await;
+    let r = s.call("user.update", json!({"ID": id, "UF_USR_BADGE": ""})).await;
     r.err(400, "ERROR_CORE", Some("Badge number needed"));
-    let r = s
-        .call(
-            "user.update",
-            json!({"ID": id, "UF_USR_BADGE": null, "LANG": "ru"}),
-        )
-        .await;
+    let r = s.call("user.update", json!({"ID": id, "UF_USR_BADGE": null, "LANG": "ru"})).await;
     r.err(400, "ERROR_CORE", Some("Нужен номер"));
     assert_eq!(uf(&s, id, "UF_USR_BADGE").await, "B-7");
 
     update_field(&s, badge, json!({"MANDATORY": "N"})).await;
-    assert_eq!(
-        set_and_read(&s, id, "UF_USR_BADGE", json!("")).await,
-        Value::Null
-    );
+    assert_eq!(set_and_read(&s, id, "UF_USR_BADGE", json!("")).await, Value::Null);
     s.add_user("n@example.com", json!({})).await;
 }
 
@@ -1716,19 +1077,10 @@ async fn mandatory_fields_are_enforced_with_their_error_message() {
 async fn double_values_keep_the_precision() {
     let s = common::start().await;
     typed(&s, "ratio", "double", json!({})).await;
-    typed(
-        &s,
-        "coarse",
-        "double",
-        json!({"SETTINGS": {"PRECISION": 1}}),
-    )
-    .await;
+    typed(&s, "coarse", "double", json!({"SETTINGS": {"PRECISION": 1}})).await;
     typed(&s, "whole", "double", json!({"SETTINGS": {"PRECISION": 0}})).await;
     let id = s
-        .add_user(
-            "dbl@example.com",
-            json!({"UF_USR_RATIO": 1.23456, "UF_USR_COARSE": "2.26", "UF_USR_WHOLE": 7.6}),
-        )
+        .add_user("dbl@example.com", json!({"UF_USR_RATIO": 1.23456, "UF_USR_COARSE": "2.26", "UF_USR_WHOLE": 7.6}))
         .await;
     let u = s.user(id).await;
     // PRECISION (default 2) is the number of decimals a value keeps.
@@ -1742,30 +1094,12 @@ async fn double_values_keep_the_precision() {
 #[tokio::test]
 async fn a_mandatory_file_field_cannot_be_emptied() {
     let s = common::start().await;
-    typed(
-        &s,
-        "photo_id",
-        "file",
-        json!({"MANDATORY": "Y", "ERROR_MESSAGE": "An ID photo is required"}),
-    )
-    .await;
-    try_add_user(&s, "nofile@example.com", json!({}))
-        .await
-        .argument("An ID photo is required", "");
-    let id = s
-        .add_user(
-            "file@example.com",
-            json!({"UF_USR_PHOTO_ID": upload("id.png", TINY_PNG)}),
-        )
-        .await;
+    typed(&s, "photo_id", "file", json!({"MANDATORY": "Y", "ERROR_MESSAGE": "An ID photo is required"})).await;
+    try_add_user(&s, "nofile@example.com", json!({})).await.argument("An ID photo is required", "");
+    let id = s.add_user("file@example.com", json!({"UF_USR_PHOTO_ID": upload("id.png", TINY_PNG)})).await;
     let file = uf(&s, id, "UF_USR_PHOTO_ID").await;
     // Removing the only file sets the field empty: refused like an empty value.
-    let r = s
-        .call(
-            "user.update",
-            json!({"ID": id, "UF_USR_PHOTO_ID": {"id": file["id"], "remove": "Y"}}),
-        )
-        .await;
+    let r = s.call("user.update", json!({"ID": id, "UF_USR_PHOTO_ID": {"id": file["id"], "remove": "Y"}})).await;
     r.err(400, "ERROR_CORE", Some("An ID photo is required"));
     assert_eq!(uf(&s, id, "UF_USR_PHOTO_ID").await, file);
 }
@@ -1776,16 +1110,9 @@ async fn an_invalid_value_is_refused_with_the_fields_error_message() {
     let messages = json!({"en": "Give a whole number", "de": "Ganze Zahl angeben"});
     typed(&s, "age", "integer", json!({"ERROR_MESSAGE": messages})).await;
     // Seed 003: ERROR_MESSAGE is "the error message on invalid input".
-    let r = s
-        .call("user.update", json!({"ID": 1, "UF_USR_AGE": "abc"}))
-        .await;
+    let r = s.call("user.update", json!({"ID": 1, "UF_USR_AGE": "abc"})).await;
     refused(&r, "ERROR_CORE", "Give a whole number");
-    let r = s
-        .call(
-            "user.update",
-            json!({"ID": 1, "UF_USR_AGE": "abc", "LANG": "de"}),
-        )
-        .await;
+    let r = s.call("user.update", json!({"ID": 1, "UF_USR_AGE": "abc", "LANG": "de"})).await;
     refused(&r, "ERROR_CORE", "Ganze Zahl angeben");
     refused(
         &try_add_user(&s, "age@example.com", json!({"UF_USR_AGE": "abc"})).await,
@@ -1800,24 +1127,13 @@ async fn every_read_method_carries_custom_fields_and_their_labels() {
     let labels = json!({"en": "Team", "ru": "Команда", "de": "Mannschaft"});
     typed(&s, "team", "string", json!({"EDIT_FORM_LABEL": labels})).await;
     typed(&s, "level", "integer", json!({"LABEL": "Level"})).await;
-    let id = s
-        .add_user(
-            "rita@example.com",
-            json!({"NAME": "Rita", "UF_USR_TEAM": "Red", "UF_USR_LEVEL": 3}),
-        )
-        .await;
+    let id = s.add_user("rita@example.com", json!({"NAME": "Rita", "UF_USR_TEAM": "Red", "UF_USR_LEVEL": 3})).await;
     let u = s.user(id).await;
-    assert_eq!(
-        (&u["UF_USR_TEAM"], &u["UF_USR_LEVEL"]),
-        (&json!("Red"), &json!("3"))
-    );
+    assert_eq!((&u["UF_USR_TEAM"], &u["UF_USR_LEVEL"]), (&json!("Red"), &json!("3")));
     let found = s.call("user.search", json!({"FIND": "Rita"})).await;
     assert_eq!(found.ok()[0]["UF_USR_TEAM"], "Red", "{}", found.text());
     s.update(json!({"ID": 1, "UF_USR_TEAM": "Blue"})).await;
-    assert_eq!(
-        s.call("user.current", json!({})).await.ok()["UF_USR_TEAM"],
-        "Blue"
-    );
+    assert_eq!(s.call("user.current", json!({})).await.ok()["UF_USR_TEAM"], "Blue");
 
     // user.fields: labels in LANG, else the server's default (en).
     for (params, team, level) in [
@@ -1827,20 +1143,13 @@ async fn every_read_method_carries_custom_fields_and_their_labels() {
     ] {
         let r = s.call("user.fields", params.clone()).await;
         let f = r.ok();
-        assert_eq!(
-            (&f["UF_USR_TEAM"], &f["UF_USR_LEVEL"]),
-            (&json!(team), &json!(level)),
-            "{params}"
-        );
+        assert_eq!((&f["UF_USR_TEAM"], &f["UF_USR_LEVEL"]), (&json!(team), &json!(level)), "{params}");
     }
     // A plain user with the `user` scope sees them too.
     let (_, hook) = s.plain_user("pat@example.com", "Pat").await;
     let r = s.call_as(&hook, "user.get", json!({"ID": id})).await;
     assert_eq!(r.ok()[0]["UF_USR_TEAM"], "Red");
-    assert_eq!(
-        s.call_as(&hook, "user.fields", json!({})).await.ok()["UF_USR_TEAM"],
-        "Team"
-    );
+    assert_eq!(s.call_as(&hook, "user.fields", json!({})).await.ok()["UF_USR_TEAM"], "Team");
 }
 
 #[tokio::test]
@@ -1851,16 +1160,10 @@ async fn user_get_filters_on_custom_fields() {
     typed(&s, "hired", "date", json!({})).await;
     typed(&s, "vip", "boolean", json!({})).await;
     typed(&s, "seen", "datetime", json!({})).await;
-    let color = typed(
-        &s,
-        "color",
-        "enumeration",
-        json!({"LIST": [{"VALUE": "Red"}, {"VALUE": "Green"}, {"VALUE": "Blue"}]}),
-    )
-    .await;
-    let [red, green, blue] = item_ids(&s, color).await[..] else {
-        panic!("three items")
-    };
+    let color =
+        typed(&s, "color", "enumeration", json!({"LIST": [{"VALUE": "Red"}, {"VALUE": "Green"}, {"VALUE": "Blue"}]}))
+            .await;
+    let [red, green, blue] = item_ids(&s, color).await[..] else { panic!("three items") };
     let rows = [
         json!({"UF_USR_TEAM": "Red Sox", "UF_USR_LEVEL": 10, "UF_USR_COLOR": red, "UF_USR_HIRED": "2023-05-01", "UF_USR_VIP": "Y",
                "UF_USR_SEEN": "2024-01-01T10:00:00+00:00"}),
@@ -1873,16 +1176,11 @@ async fn user_get_filters_on_custom_fields() {
     for (n, row) in rows.into_iter().enumerate() {
         ids.push(s.add_user(&format!("f{n}@example.com"), row).await);
     }
-    let [a, b, c, d] = ids[..] else {
-        unreachable!()
-    };
+    let [a, b, c, d] = ids[..] else { unreachable!() };
     let cases = [
         (json!({"UF_USR_TEAM": "red sox"}), vec![a, c]),
         (json!({"%UF_USR_TEAM": "jay"}), vec![b]),
-        (
-            json!({"!UF_USR_TEAM": "Blue Jays", ">ID": 1}),
-            vec![a, c, d],
-        ),
+        (json!({"!UF_USR_TEAM": "Blue Jays", ">ID": 1}), vec![a, c, d]),
         (json!({"UF_USR_LEVEL": 9}), vec![b]),
         (json!({">UF_USR_LEVEL": 5}), vec![a, b]),
         (json!({"<UF_USR_LEVEL": 10}), vec![b, c]),
@@ -1893,10 +1191,7 @@ async fn user_get_filters_on_custom_fields() {
         (json!({"@UF_USR_COLOR": [green, blue]}), vec![b, c]),
         (json!({">UF_USR_HIRED": "2024-01-01"}), vec![b, c]),
         (json!({"UF_USR_HIRED": "2023-05-01"}), vec![a]),
-        (
-            json!({"UF_USR_SEEN": "2024-01-01T10:00:00+00:00"}),
-            vec![a, b],
-        ),
+        (json!({"UF_USR_SEEN": "2024-01-01T10:00:00+00:00"}), vec![a, b]),
         (json!({">UF_USR_SEEN": "2024-01-01 09:59:59"}), vec![a, b]),
         (json!({"<UF_USR_SEEN": "2024-01-01T10:00:00+00:00"}), vec![]),
         (json!({"UF_USR_VIP": "Y"}), vec![a, c]),
@@ -1905,20 +1200,11 @@ async fn user_get_filters_on_custom_fields() {
         (json!({"UF_USR_LEVEL": "abc"}), vec![]),
     ];
     for (filter, want) in cases {
-        assert_eq!(
-            ids_where(&s, "user.get", filter.clone()).await,
-            want,
-            "user.get {filter}"
-        );
+        assert_eq!(ids_where(&s, "user.get", filter.clone()).await, want, "user.get {filter}");
     }
-    assert_eq!(
-        ids_where(&s, "user.search", json!({"UF_USR_COLOR": green})).await,
-        [b]
-    );
+    assert_eq!(ids_where(&s, "user.search", json!({"UF_USR_COLOR": green})).await, [b]);
     // Without FILTER the top-level keys filter too.
-    let r = s
-        .call("user.get", json!({"UF_USR_TEAM": "Blue Jays"}))
-        .await;
+    let r = s.call("user.get", json!({"UF_USR_TEAM": "Blue Jays"})).await;
     assert_eq!(r.ids(), [b]);
 }
 
@@ -1927,43 +1213,25 @@ async fn deleting_a_field_deletes_its_values() {
     let s = common::start().await;
     let team = typed(&s, "team", "string", json!({})).await;
     let doc = typed(&s, "doc", "file", json!({})).await;
-    let id = s
-        .add_user(
-            "del@example.com",
-            json!({"UF_USR_TEAM": "Red", "UF_USR_DOC": upload("d.txt", b"bytes")}),
-        )
-        .await;
+    let id =
+        s.add_user("del@example.com", json!({"UF_USR_TEAM": "Red", "UF_USR_DOC": upload("d.txt", b"bytes")})).await;
     let file = uf(&s, id, "UF_USR_DOC").await;
     assert_eq!(fetch(&s, &file["showUrl"]).await.status, 200);
 
     for field_id in [team, doc] {
-        let r = s
-            .call("user.userfield.delete", json!({"id": field_id}))
-            .await;
+        let r = s.call("user.userfield.delete", json!({"id": field_id})).await;
         assert_eq!(r.ok(), &json!(true));
     }
     assert!(list_fields(&s, json!({})).await.is_empty());
     let u = s.user(id).await;
-    assert!(
-        u.get("UF_USR_TEAM").is_none() && u.get("UF_USR_DOC").is_none(),
-        "{u}"
-    );
+    assert!(u.get("UF_USR_TEAM").is_none() && u.get("UF_USR_DOC").is_none(), "{u}");
     let fields = s.call("user.fields", json!({})).await;
     assert!(fields.ok().get("UF_USR_TEAM").is_none());
-    assert_eq!(
-        fetch(&s, &file["showUrl"]).await.status,
-        404,
-        "the file went with the field"
-    );
+    assert_eq!(fetch(&s, &file["showUrl"]).await.status, 404, "the file went with the field");
 
     // A field re-created with the same name starts empty.
     typed(&s, "team", "string", json!({})).await;
     assert_eq!(uf(&s, id, "UF_USR_TEAM").await, Value::Null);
-    assert!(ids_where(&s, "user.get", json!({"UF_USR_TEAM": "Red"}))
-        .await
-        .is_empty());
-    assert_eq!(
-        set_and_read(&s, id, "UF_USR_TEAM", json!("Green")).await,
-        "Green"
-    );
+    assert!(ids_where(&s, "user.get", json!({"UF_USR_TEAM": "Red"})).await.is_empty());
+    assert_eq!(set_and_read(&s, id, "UF_USR_TEAM", json!("Green")).await, "Green");
 }

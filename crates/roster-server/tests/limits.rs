@@ -85,7 +85,11 @@ async fn uploads_must_be_real_images_within_max_image_pixels() {
     refused(&r, "PERSONAL_PHOTO", "100000x100000, more than 1000000 pixels");
     refused(&upload(&s, id, "WORK_LOGO", "bomb.png", &png_claiming(100_000, 100_000, 0)).await, "WORK_LOGO", "pixels");
     refused(&upload(&s, id, "PERSONAL_PHOTO", "zero.png", &png_claiming(0, 5, 0)).await, "PERSONAL_PHOTO", "no pixels");
-    refused(&upload(&s, id, "PERSONAL_PHOTO", "cut.jpg", &[0xff, 0xd8, 0xff, 0xe0, 0, 16]).await, "PERSONAL_PHOTO", "damaged");
+    refused(
+        &upload(&s, id, "PERSONAL_PHOTO", "cut.jpg", &[0xff, 0xd8, 0xff, 0xe0, 0, 16]).await,
+        "PERSONAL_PHOTO",
+        "damaged",
+    );
     // Exactly at the limit is fine; so is the whole size through user.add.
     assert_eq!(upload(&s, id, "PERSONAL_PHOTO", "ok.png", &png_claiming(1000, 1000, 0)).await.ok(), &json!(true));
     let r = s.call("user.add", json!({"EMAIL": "bomb@example.com", "UF_DEPARTMENT": 1, "PERSONAL_PHOTO": ["b.png", b64(&png_claiming(1001, 1000, 0))]})).await;
@@ -102,7 +106,12 @@ async fn max_depth_limits_nested_parameters_in_forms_queries_and_batch() {
     deep.err(400, "ERROR_ARGUMENT", Some("Invalid request parameters: request parameter nesting level exceeded"));
     s.get(&format!("{url}?{}=1", key(4))).await.ok();
     s.get(&format!("{url}?{}=1", key(5))).await.err(400, "ERROR_ARGUMENT", None);
-    let batch = s.call("batch", json!({"cmd": {"ok": format!("user.get?{}=1", key(4)), "deep": format!("user.get?{}=1", key(5))}})).await;
+    let batch = s
+        .call(
+            "batch",
+            json!({"cmd": {"ok": format!("user.get?{}=1", key(4)), "deep": format!("user.get?{}=1", key(5))}}),
+        )
+        .await;
     let res = batch.ok();
     assert!(res["result"]["ok"].is_array(), "{}", batch.text());
     assert_eq!(res["result_error"]["deep"]["error"], "ERROR_ARGUMENT", "{}", batch.text());
@@ -121,7 +130,10 @@ async fn max_batch_refuses_the_commands_past_the_limit() {
     let errors = res["result_error"].as_object().cloned().unwrap_or_default();
     assert_eq!(errors.keys().collect::<Vec<_>>(), vec!["3", "4"], "{}", r.text());
     for e in errors.values() {
-        assert_eq!(e, &json!({"error": "ERROR_BATCH_LENGTH_EXCEEDED", "error_description": "Max batch length exceeded"}));
+        assert_eq!(
+            e,
+            &json!({"error": "ERROR_BATCH_LENGTH_EXCEEDED", "error_description": "Max batch length exceeded"})
+        );
     }
 }
 

@@ -1,7 +1,9 @@
 //! Roster's storage backends behind `roster_core::Store`. `open` picks one from a
-//! database URL: `sqlite://PATH` (the embedded default) or `postgres://...`.
+//! database URL: `sqlite://PATH` (the embedded default) or `postgres://...`; `migrate`
+//! copies a whole directory from one to the other.
 
 mod like;
+pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 
@@ -10,6 +12,7 @@ use std::sync::Arc;
 use roster_core::{Store, StoreError, StoreResult};
 
 pub use like::ilike;
+pub use migrate::{migrate, MigrationReport, TableReport};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -20,10 +23,7 @@ pub fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if is_postgres(url) {
         return Ok(Arc::new(PgStore::open_lazy(url)?));
     }
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     if path.is_empty() {
         return Err(StoreError::Backend(format!("no database path in {url:?}")));
     }
@@ -38,6 +38,6 @@ pub async fn open_async(url: &str) -> StoreResult<Arc<dyn Store>> {
     open(url)
 }
 
-fn is_postgres(url: &str) -> bool {
+pub(crate) fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }

@@ -87,16 +87,12 @@ pub async fn authenticate(zbx: &Zabbix, auth: Option<&str>, ctx: &RequestCtx) ->
                 }
             });
         }
-        return Ok(Caller {
-            access,
-            credential: Credential::Token(token.id),
-        });
+        return Ok(Caller { access, credential: Credential::Token(token.id) });
     }
     match store.session_access(&hash).await? {
-        Some((session, access)) if session.active && access.may_act() => Ok(Caller {
-            access,
-            credential: Credential::Session(hash),
-        }),
+        Some((session, access)) if session.active && access.may_act() => {
+            Ok(Caller { access, credential: Credential::Session(hash) })
+        }
         _ => Err(ZbxError::params(text::SESSION_TERMINATED)),
     }
 }

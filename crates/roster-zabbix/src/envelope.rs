@@ -50,9 +50,7 @@ pub async fn handle(zbx: &Zabbix, body: &[u8], ctx: &RequestCtx) -> Answer {
     let batch: Option<Vec<Json>> = match &decoded {
         Json::Array(items) => Some(items.clone()),
         // PHP treats an object whose first key is 0 as a list, too.
-        Json::Object(o) if o.keys().next().is_some_and(|k| k == "0") => {
-            Some(o.values().cloned().collect())
-        }
+        Json::Object(o) if o.keys().next().is_some_and(|k| k == "0") => Some(o.values().cloned().collect()),
         _ => None,
     };
     match batch {
@@ -96,9 +94,7 @@ async fn run_call(zbx: &Zabbix, item: &Json, ctx: &RequestCtx) -> Outcome {
     match (env.id, result) {
         (_, Err(ZbxError::Fatal)) => Outcome::Fatal,
         (None, _) => Outcome::Silent,
-        (Some(id), Ok(result)) => {
-            Outcome::Answer(json!({"jsonrpc": "2.0", "result": result, "id": id}))
-        }
+        (Some(id), Ok(result)) => Outcome::Answer(json!({"jsonrpc": "2.0", "result": result, "id": id})),
         (Some(id), Err(err)) => Outcome::Answer(error_answer(&err, id)),
     }
 }
@@ -115,19 +111,13 @@ fn valid_id(v: &Json) -> bool {
 /// Validates one call object in Zabbix's order; an error comes with the id to answer with.
 pub fn validate_call(item: &Json, body_auth: bool) -> Result<CallEnv, (ZbxError, Json)> {
     let Some(obj) = as_object(item) else {
-        return Err((
-            ZbxError::invalid_request(invalid("/", "an array is expected")),
-            Json::Null,
-        ));
+        return Err((ZbxError::invalid_request(invalid("/", "an array is expected")), Json::Null));
     };
     let id = obj.get("id").filter(|v| valid_id(v)).cloned();
     let answer_id = id.clone().unwrap_or(Json::Null);
     let fail = |text: String| Err((ZbxError::invalid_request(text), answer_id.clone()));
-    let allowed: &[&str] = if body_auth {
-        &["jsonrpc", "method", "params", "auth", "id"]
-    } else {
-        &["jsonrpc", "method", "params", "id"]
-    };
+    let allowed: &[&str] =
+        if body_auth { &["jsonrpc", "method", "params", "auth", "id"] } else { &["jsonrpc", "method", "params", "id"] };
     if let Err(text) = check_unexpected(&obj, allowed, "/") {
         return fail(text);
     }
@@ -158,12 +148,7 @@ pub fn validate_call(item: &Json, body_auth: bool) -> Result<CallEnv, (ZbxError,
             return fail(invalid("/id", "a string, number or null value is expected"));
         }
     }
-    Ok(CallEnv {
-        method,
-        params,
-        auth,
-        id: notification_id(&obj, id),
-    })
+    Ok(CallEnv { method, params, auth, id: notification_id(&obj, id) })
 }
 
 /// The id to answer with: None when the call has no `id` member (a notification).
@@ -189,13 +174,7 @@ mod tests {
         let mut x = base.clone();
         x["x"] = json!(1);
         x["jsonrpc"] = json!("1.0");
-        assert_eq!(
-            data(x),
-            (
-                "Invalid parameter \"/\": unexpected parameter \"x\".".into(),
-                json!(1)
-            )
-        );
+        assert_eq!(data(x), ("Invalid parameter \"/\": unexpected parameter \"x\".".into(), json!(1)));
         assert_eq!(
             data(json!({"jsonrpc": "1.0", "id": "a"})).0,
             "Invalid parameter \"/jsonrpc\": value must be \"2.0\"."
@@ -215,37 +194,20 @@ mod tests {
         let (text, id) = data(json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "id": true}));
         assert_eq!(
             (text.as_str(), id),
-            (
-                "Invalid parameter \"/id\": a string, number or null value is expected.",
-                Json::Null
-            )
+            ("Invalid parameter \"/id\": a string, number or null value is expected.", Json::Null)
         );
-        assert_eq!(
-            data(json!(5)).0,
-            "Invalid parameter \"/\": an array is expected."
-        );
-        assert_eq!(
-            data(json!([1])).0,
-            "Invalid parameter \"/\": unexpected parameter \"0\"."
-        );
-        let no_auth =
-            json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "auth": "x", "id": 1});
+        assert_eq!(data(json!(5)).0, "Invalid parameter \"/\": an array is expected.");
+        assert_eq!(data(json!([1])).0, "Invalid parameter \"/\": unexpected parameter \"0\".");
+        let no_auth = json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "auth": "x", "id": 1});
         assert!(validate_call(&no_auth, false).is_err());
     }
 
     #[test]
     fn notifications_have_no_id() {
-        let call = validate_call(
-            &json!({"jsonrpc": "2.0", "method": "a.b", "params": []}),
-            true,
-        )
-        .expect("valid");
+        let call = validate_call(&json!({"jsonrpc": "2.0", "method": "a.b", "params": []}), true).expect("valid");
         assert_eq!(call.id, None);
-        let call = validate_call(
-            &json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "id": null}),
-            true,
-        )
-        .expect("valid");
+        let call =
+            validate_call(&json!({"jsonrpc": "2.0", "method": "a.b", "params": [], "id": null}), true).expect("valid");
         assert_eq!(call.id, Some(Json::Null));
     }
 }

@@ -22,8 +22,7 @@ pub mod text {
     pub const NO_PERMISSIONS: &str = "No permissions to referred object or it does not exist!";
     pub const NOT_AUTHORIZED: &str = "Not authorized.";
     pub const SESSION_TERMINATED: &str = "Session terminated, re-login, please.";
-    pub const LOGIN_FAILED: &str =
-        "Incorrect user name or password or account is temporarily blocked.";
+    pub const LOGIN_FAILED: &str = "Incorrect user name or password or account is temporarily blocked.";
     pub const NO_SYSTEM_ACCESS: &str = "No permissions for system access.";
 }
 
@@ -33,45 +32,28 @@ impl ZbxError {
         ZbxError::Rpc {
             code: -32700,
             message: "Parse error",
-            data: "Invalid JSON. An error occurred on the server while parsing the JSON text."
-                .into(),
+            data: "Invalid JSON. An error occurred on the server while parsing the JSON text.".into(),
         }
     }
 
     /// -32600: the envelope is wrong; `data` is the validator's text.
     pub fn invalid_request(data: impl Into<String>) -> ZbxError {
-        ZbxError::Rpc {
-            code: -32600,
-            message: "Invalid request.",
-            data: data.into(),
-        }
+        ZbxError::Rpc { code: -32600, message: "Invalid request.", data: data.into() }
     }
 
     /// -32601: unknown API or method.
     pub fn no_method(data: impl Into<String>) -> ZbxError {
-        ZbxError::Rpc {
-            code: -32601,
-            message: "Method not found.",
-            data: data.into(),
-        }
+        ZbxError::Rpc { code: -32601, message: "Method not found.", data: data.into() }
     }
 
     /// -32602: bad parameters, and also every authentication failure (Zabbix's code 100 and 200).
     pub fn params(data: impl Into<String>) -> ZbxError {
-        ZbxError::Rpc {
-            code: -32602,
-            message: "Invalid params.",
-            data: data.into(),
-        }
+        ZbxError::Rpc { code: -32602, message: "Invalid params.", data: data.into() }
     }
 
     /// -32500: permission and internal errors (Zabbix's codes 120 and 111).
     pub fn app(data: impl Into<String>) -> ZbxError {
-        ZbxError::Rpc {
-            code: -32500,
-            message: "Application error.",
-            data: data.into(),
-        }
+        ZbxError::Rpc { code: -32500, message: "Application error.", data: data.into() }
     }
 
     pub fn no_permissions() -> ZbxError {
@@ -87,11 +69,7 @@ impl ZbxError {
     /// The JSON of the `error` member.
     pub fn to_json(&self) -> Json {
         match self {
-            ZbxError::Rpc {
-                code,
-                message,
-                data,
-            } => json!({"code": code, "message": message, "data": data}),
+            ZbxError::Rpc { code, message, data } => json!({"code": code, "message": message, "data": data}),
             ZbxError::Fatal => Json::Null,
         }
     }

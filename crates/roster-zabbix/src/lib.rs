@@ -78,29 +78,15 @@ pub struct RequestCtx {
 /// `/zabbix/api_jsonrpc.php`, ...); other paths under it answer 404 with no body.
 /// More specific routes of other faces (`/rest/...`) take precedence when merged.
 pub fn router(zbx: Arc<Zabbix>) -> Router {
-    Router::new()
-        .route("/{*path}", any(endpoint))
-        .with_state(zbx)
+    Router::new().route("/{*path}", any(endpoint)).with_state(zbx)
 }
 
 /// The CORS headers Zabbix puts on every answer.
 fn cors(headers: &mut HeaderMap) {
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Content-Type"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("POST"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("1000"),
-    );
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("1000"));
 }
 
 fn empty(status: StatusCode, json: bool) -> Response {
@@ -108,27 +94,18 @@ fn empty(status: StatusCode, json: bool) -> Response {
     *resp.status_mut() = status;
     cors(resp.headers_mut());
     if json {
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
     resp
 }
 
 /// The content types `api_jsonrpc.php` accepts (parameters after `;` ignored).
 fn accepted_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
     let base = value.split(';').next().unwrap_or("");
-    matches!(
-        base,
-        "application/json-rpc" | "application/json" | "application/jsonrequest"
-    )
+    matches!(base, "application/json-rpc" | "application/json" | "application/jsonrequest")
 }
 
 async fn endpoint(State(zbx): State<Arc<Zabbix>>, req: Request) -> Response {
@@ -143,10 +120,7 @@ async fn endpoint(State(zbx): State<Arc<Zabbix>>, req: Request) -> Response {
     if !accepted_type(req.headers()) {
         return empty(StatusCode::PRECONDITION_FAILED, false);
     }
-    let ctx = RequestCtx {
-        bearer: bearer(req.headers()),
-        ip: client_ip(&req),
-    };
+    let ctx = RequestCtx { bearer: bearer(req.headers()), ip: client_ip(&req) };
     let deadline = zbx.config.request_timeout;
     let answer = tokio::time::timeout(deadline, async {
         // An unreadable or oversized body reads as an empty one: a parse error, as PHP gives.
@@ -168,10 +142,7 @@ async fn endpoint(State(zbx): State<Arc<Zabbix>>, req: Request) -> Response {
         envelope::Answer::Body(json) => {
             let mut resp = Response::new(Body::from(php_json::to_vec(&json)));
             cors(resp.headers_mut());
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             resp
         }
     }
@@ -180,15 +151,9 @@ async fn endpoint(State(zbx): State<Arc<Zabbix>>, req: Request) -> Response {
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 fn client_ip(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default()
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
 }

@@ -44,12 +44,7 @@ pub fn is_array(v: &Json) -> bool {
 /// The entries of a PHP array, in order; None for a scalar.
 pub fn entries(v: &Json) -> Option<Vec<(Key, &Json)>> {
     match v {
-        Json::Array(a) => Some(
-            a.iter()
-                .enumerate()
-                .map(|(i, v)| (Key::Int(i as i64), v))
-                .collect(),
-        ),
+        Json::Array(a) => Some(a.iter().enumerate().map(|(i, v)| (Key::Int(i as i64), v)).collect()),
         Json::Object(o) => Some(o.iter().map(|(k, v)| (Key::of(k), v)).collect()),
         _ => None,
     }
@@ -59,10 +54,7 @@ pub fn entries(v: &Json) -> Option<Vec<(Key, &Json)>> {
 pub fn first_key_is_int(v: &Json) -> bool {
     match v {
         Json::Array(a) => !a.is_empty(),
-        Json::Object(o) => o
-            .keys()
-            .next()
-            .is_some_and(|k| matches!(Key::of(k), Key::Int(_))),
+        Json::Object(o) => o.keys().next().is_some_and(|k| matches!(Key::of(k), Key::Int(_))),
         _ => false,
     }
 }
@@ -71,12 +63,7 @@ pub fn first_key_is_int(v: &Json) -> bool {
 pub fn as_object(v: &Json) -> Option<Map<String, Json>> {
     match v {
         Json::Object(o) => Some(o.clone()),
-        Json::Array(a) => Some(
-            a.iter()
-                .enumerate()
-                .map(|(i, v)| (i.to_string(), v.clone()))
-                .collect(),
-        ),
+        Json::Array(a) => Some(a.iter().enumerate().map(|(i, v)| (i.to_string(), v.clone())).collect()),
         _ => None,
     }
 }

@@ -88,34 +88,22 @@ mod tests {
 
     #[test]
     fn slashes_raw_and_non_ascii_escaped() {
-        assert_eq!(
-            enc(&json!({"url": "http://x.y/z"})),
-            r#"{"url":"http://x.y/z"}"#
-        );
+        assert_eq!(enc(&json!({"url": "http://x.y/z"})), r#"{"url":"http://x.y/z"}"#);
         assert_eq!(enc(&json!("Jörg")), r#""J\u00f6rg""#);
-        assert_eq!(
-            enc(&json!("Привет")),
-            r#""\u041f\u0440\u0438\u0432\u0435\u0442""#
-        );
+        assert_eq!(enc(&json!("Привет")), r#""\u041f\u0440\u0438\u0432\u0435\u0442""#);
         assert_eq!(enc(&json!("😀")), r#""\ud83d\ude00""#);
     }
 
     #[test]
     fn quotes_backslashes_and_controls() {
         assert_eq!(enc(&json!("a\"b\\c")), r#""a\"b\\c""#);
-        assert_eq!(
-            enc(&json!("\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}<>&'")),
-            "\"\\b\\f\\n\\r\\t\\u0000\\u001f\u{7f}<>&'\""
-        );
+        assert_eq!(enc(&json!("\u{8}\u{c}\n\r\t\u{0}\u{1f}\u{7f}<>&'")), "\"\\b\\f\\n\\r\\t\\u0000\\u001f\u{7f}<>&'\"");
     }
 
     #[test]
     fn structure_is_compact_and_ordered() {
         let v = json!({"jsonrpc": "2.0", "result": ["1", 2, 1.5, true, null, {}], "id": 7});
-        assert_eq!(
-            enc(&v),
-            r#"{"jsonrpc":"2.0","result":["1",2,1.5,true,null,{}],"id":7}"#
-        );
+        assert_eq!(enc(&v), r#"{"jsonrpc":"2.0","result":["1",2,1.5,true,null,{}],"id":7}"#);
     }
 
     #[test]

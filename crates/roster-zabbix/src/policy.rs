@@ -9,22 +9,16 @@ use roster_core::PasswordPolicy;
 const SPECIALS: &str = " !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
 /// Words that are easy to guess here whatever the list says.
-const CONTEXT_WORDS: &[&str] = &[
-    "zabbix", "Zabbix", "ZABBIX", "admin", "Admin", "roster", "Roster",
-];
+const CONTEXT_WORDS: &[&str] = &["zabbix", "Zabbix", "ZABBIX", "admin", "Admin", "roster", "Roster"];
 
 /// Checks `password` against `policy`; `context` holds the username, name and surname
 /// (empty ones are skipped). The error is the reason, e.g. `must contain at least one digit`.
 pub fn check(policy: &PasswordPolicy, password: &str, context: &[&str]) -> Result<(), String> {
     if password.chars().count() < policy.min_length {
-        return Err(format!(
-            "must be at least {} characters long",
-            policy.min_length
-        ));
+        return Err(format!("must be at least {} characters long", policy.min_length));
     }
     if policy.has(PasswordPolicy::CASES)
-        && !(password.bytes().any(|b| b.is_ascii_lowercase())
-            && password.bytes().any(|b| b.is_ascii_uppercase()))
+        && !(password.bytes().any(|b| b.is_ascii_lowercase()) && password.bytes().any(|b| b.is_ascii_uppercase()))
     {
         return Err("must contain at least one lowercase and one uppercase Latin letter".into());
     }
@@ -36,11 +30,7 @@ pub fn check(policy: &PasswordPolicy, password: &str, context: &[&str]) -> Resul
     }
     if policy.has(PasswordPolicy::SIMPLE) {
         let lower = password.to_lowercase();
-        if context
-            .iter()
-            .filter(|c| !c.is_empty())
-            .any(|c| lower.contains(&c.to_lowercase()))
-        {
+        if context.iter().filter(|c| !c.is_empty()).any(|c| lower.contains(&c.to_lowercase())) {
             return Err("must not contain user's name, surname or username".into());
         }
         if CONTEXT_WORDS.contains(&password) || passwords::analyzer::is_common_password(password) {
@@ -54,33 +44,18 @@ pub fn check(policy: &PasswordPolicy, password: &str, context: &[&str]) -> Resul
 mod tests {
     use super::*;
 
-    const ALL: PasswordPolicy = PasswordPolicy {
-        min_length: 8,
-        check_rules: 15,
-    };
+    const ALL: PasswordPolicy = PasswordPolicy { min_length: 8, check_rules: 15 };
 
     #[test]
     fn rules_apply_in_order() {
-        let default = PasswordPolicy {
-            min_length: 8,
-            check_rules: 8,
-        };
-        assert_eq!(
-            check(&default, "short", &[]),
-            Err("must be at least 8 characters long".into())
-        );
+        let default = PasswordPolicy { min_length: 8, check_rules: 8 };
+        assert_eq!(check(&default, "short", &[]), Err("must be at least 8 characters long".into()));
         assert_eq!(
             check(&ALL, "alllowercase1!", &[]),
             Err("must contain at least one lowercase and one uppercase Latin letter".into())
         );
-        assert_eq!(
-            check(&ALL, "NoDigitsHere!", &[]),
-            Err("must contain at least one digit".into())
-        );
-        assert_eq!(
-            check(&ALL, "NoSpecial123", &[]),
-            Err("must contain at least one special character".into())
-        );
+        assert_eq!(check(&ALL, "NoDigitsHere!", &[]), Err("must contain at least one digit".into()));
+        assert_eq!(check(&ALL, "NoSpecial123", &[]), Err("must contain at least one special character".into()));
         assert_eq!(
             check(&ALL, "Xjohnx123!", &["John", "", "Doe"]),
             Err("must not contain user's name, surname or username".into())
@@ -93,19 +68,8 @@ mod tests {
             check(&default, "g00dPa$$w0rD", &[]),
             Err("must not be one of common or context-specific passwords".into())
         );
-        assert_eq!(
-            check(&default, "zabbix", &[]),
-            Err("must be at least 8 characters long".into())
-        );
+        assert_eq!(check(&default, "zabbix", &[]), Err("must be at least 8 characters long".into()));
         assert!(check(&ALL, "Tr0ub4dor&3-horse", &["john"]).is_ok());
-        assert!(check(
-            &PasswordPolicy {
-                min_length: 1,
-                check_rules: 0
-            },
-            "x",
-            &[]
-        )
-        .is_ok());
+        assert!(check(&PasswordPolicy { min_length: 1, check_rules: 0 }, "x", &[]).is_ok());
     }
 }

@@ -68,10 +68,7 @@ fn in_ranges(rule: &str) -> Vec<(i64, i64)> {
 
 /// `value must be one of ...` for an integer rule (`a:b` shown as `a-b`).
 fn int_one_of(rule: &str) -> String {
-    format!(
-        "value must be one of {}",
-        rule.replace(',', ", ").replace(':', "-")
-    )
+    format!("value must be one of {}", rule.replace(',', ", ").replace(':', "-"))
 }
 
 /// `value must be X` or `value must be one of X, Y`.
@@ -84,9 +81,7 @@ pub fn one_of(parts: &[String]) -> String {
 }
 
 fn in_rule(value: i64, rule: &str) -> bool {
-    in_ranges(rule)
-        .iter()
-        .any(|(lo, hi)| (*lo..=*hi).contains(&value))
+    in_ranges(rule).iter().any(|(lo, hi)| (*lo..=*hi).contains(&value))
 }
 
 /// `API_INT32`: an integer or a string of one, within int32 and the `in` rule.
@@ -124,13 +119,7 @@ fn utf8_string(v: &Json, path: &str, not_empty: bool) -> VResult<String> {
 }
 
 /// `API_STRING_UTF8`: a string, optionally non-empty, at most `len` characters, one of `allowed`.
-pub fn string(
-    v: &Json,
-    path: &str,
-    not_empty: bool,
-    len: Option<usize>,
-    allowed: Option<&[&str]>,
-) -> VResult<String> {
+pub fn string(v: &Json, path: &str, not_empty: bool, len: Option<usize>, allowed: Option<&[&str]>) -> VResult<String> {
     let s = utf8_string(v, path, not_empty)?;
     if len.is_some_and(|max| s.chars().count() > max) {
         return Err(invalid(path, "value is too long"));
@@ -157,12 +146,7 @@ pub fn time_unit_seconds(s: &str) -> Option<i64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(
-        digits
-            .parse::<i64>()
-            .unwrap_or(i64::MAX / 604_800)
-            .saturating_mul(mult),
-    )
+    Some(digits.parse::<i64>().unwrap_or(i64::MAX / 604_800).saturating_mul(mult))
 }
 
 /// `API_TIME_UNIT`: an integer or a time-unit string; stored as given.
@@ -201,13 +185,8 @@ pub fn url_ok(url: &str) -> bool {
         return !url.starts_with("///");
     };
     let scheme = &url[..colon];
-    let valid_scheme = scheme
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let valid_scheme = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     if !valid_scheme {
         return false;
     }
@@ -242,19 +221,14 @@ fn period_ok(p: &str) -> bool {
     };
     let minute = |t: &str| -> Option<u32> {
         let (h, m) = t.split_once(':')?;
-        if h.is_empty()
-            || h.len() > 2
-            || m.len() != 2
-            || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
-        {
+        if h.is_empty() || h.len() > 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
             return None;
         }
         let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
         (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
     };
-    let times_ok = times
-        .split_once('-')
-        .is_some_and(|(a, b)| matches!((minute(a), minute(b)), (Some(x), Some(y)) if x < y));
+    let times_ok =
+        times.split_once('-').is_some_and(|(a, b)| matches!((minute(a), minute(b)), (Some(x), Some(y)) if x < y));
     days_ok && times_ok
 }
 
@@ -270,9 +244,7 @@ pub fn time_period(v: &Json, path: &str, len: usize) -> VResult<String> {
         return Err(invalid(path, "value is too long"));
     }
     let body = s.strip_suffix(';').unwrap_or(&s);
-    if !(user_macro(&s)
-        || (!body.is_empty() && body.split(';').all(|p| user_macro(p) || period_ok(p))))
-    {
+    if !(user_macro(&s) || (!body.is_empty() && body.split(';').all(|p| user_macro(p) || period_ok(p)))) {
         return Err(invalid(path, "a time period is expected"));
     }
     Ok(s)
@@ -293,10 +265,7 @@ pub fn strings(v: &Json, path: &str, not_empty: bool) -> VResult<Vec<String>> {
         .iter()
         .map(|(k, item)| match item {
             Json::String(s) => Ok(s.clone()),
-            _ => Err(invalid(
-                &sub(path, &k.position().to_string()),
-                "a character string is expected",
-            )),
+            _ => Err(invalid(&sub(path, &k.position().to_string()), "a character string is expected")),
         })
         .collect()
 }
@@ -315,10 +284,7 @@ pub fn ids(v: &Json, path: &str) -> VResult<Vec<String>> {
     }
     for (i, (k, _)) in items.iter().enumerate() {
         if out[..i].contains(&out[i]) {
-            return Err(invalid(
-                &sub(path, &k.position().to_string()),
-                &format!("value ({}) already exists", out[i]),
-            ));
+            return Err(invalid(&sub(path, &k.position().to_string()), &format!("value ({}) already exists", out[i])));
         }
     }
     Ok(out)
@@ -328,20 +294,14 @@ pub fn ids(v: &Json, path: &str) -> VResult<Vec<String>> {
 /// element must be an object. Gives each object with its 1-based path index.
 pub fn objects(v: &Json, path: &str) -> VResult<Vec<(i64, Map<String, Json>)>> {
     let list: Vec<(Key, Json)> = if first_key_is_int(v) {
-        entries(v)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.clone()))
-            .collect()
+        entries(v).unwrap_or_default().into_iter().map(|(k, v)| (k, v.clone())).collect()
     } else {
         vec![(Key::Int(0), v.clone())]
     };
     let mut out = Vec::with_capacity(list.len());
     for (k, item) in list {
         let at = sub(path, &k.position().to_string());
-        let obj = as_object(&item)
-            .filter(|_| is_array(&item))
-            .ok_or_else(|| invalid(&at, "an array is expected"))?;
+        let obj = as_object(&item).filter(|_| is_array(&item)).ok_or_else(|| invalid(&at, "an array is expected"))?;
         out.push((k.position(), obj));
     }
     Ok(out)
@@ -356,15 +316,7 @@ mod tests {
     fn ids_are_digits_within_range() {
         assert_eq!(id(&json!("004"), "/1/userid"), Ok("4".into()));
         assert_eq!(id(&json!(4), "/1/userid"), Ok("4".into()));
-        for bad in [
-            json!(-1),
-            json!(1.5),
-            json!(true),
-            json!(null),
-            json!(""),
-            json!("abc"),
-            json!("-1"),
-        ] {
+        for bad in [json!(-1), json!(1.5), json!(true), json!(null), json!(""), json!("abc"), json!("-1")] {
             assert_eq!(
                 id(&bad, "/1/userid"),
                 Err("Invalid parameter \"/1/userid\": a number is expected.".into()),
@@ -385,10 +337,7 @@ mod tests {
             Err("Invalid parameter \"/1/autologin\": value must be one of 0, 1.".into())
         );
         assert_eq!(int32(&json!("1"), "/1/autologin", Some("0,1")), Ok(1));
-        assert_eq!(
-            int32(&json!("x"), "/p", None),
-            Err("Invalid parameter \"/p\": an integer is expected.".into())
-        );
+        assert_eq!(int32(&json!("x"), "/p", None), Err("Invalid parameter \"/p\": an integer is expected.".into()));
         assert_eq!(
             int32(&json!(3_000_000_000_i64), "/p", None),
             Err("Invalid parameter \"/p\": a number is too large.".into())
@@ -397,10 +346,7 @@ mod tests {
             time_unit(&json!("1m"), "/1/autologout", true, Some("0,90:86400")),
             Err("Invalid parameter \"/1/autologout\": value must be one of 0, 90-86400.".into())
         );
-        assert_eq!(
-            time_unit(&json!(900), "/1/autologout", true, Some("0,90:86400")),
-            Ok("900".into())
-        );
+        assert_eq!(time_unit(&json!(900), "/1/autologout", true, Some("0,90:86400")), Ok("900".into()));
         assert_eq!(
             time_unit(&json!("15x"), "/p", true, None),
             Err("Invalid parameter \"/p\": a time unit is expected.".into())
@@ -410,61 +356,28 @@ mod tests {
     #[test]
     fn strings_urls_and_periods() {
         assert_eq!(
-            string(
-                &json!("x"),
-                "/t",
-                false,
-                None,
-                Some(&["default", "blue-theme"])
-            ),
-            Err(
-                "Invalid parameter \"/t\": value must be one of \"default\", \"blue-theme\"."
-                    .into()
-            )
+            string(&json!("x"), "/t", false, None, Some(&["default", "blue-theme"])),
+            Err("Invalid parameter \"/t\": value must be one of \"default\", \"blue-theme\".".into())
         );
         assert_eq!(
             string(&json!("1.0"), "/jsonrpc", false, None, Some(&["2.0"])),
             Err("Invalid parameter \"/jsonrpc\": value must be \"2.0\".".into())
         );
-        assert!(
-            url_ok("https://example.com/x")
-                && url_ok("zabbix.php?action=x")
-                && url_ok("mailto:a@b.c")
-        );
+        assert!(url_ok("https://example.com/x") && url_ok("zabbix.php?action=x") && url_ok("mailto:a@b.c"));
         assert!(!url_ok("javascript:alert(1)") && !url_ok("http:///x"));
-        for ok in [
-            "1-5,09:00-18:00",
-            "1-7,00:00-24:00",
-            "{$PERIOD}",
-            "1,00:00-12:00;2-3,10:00-11:00;",
-        ] {
+        for ok in ["1-5,09:00-18:00", "1-7,00:00-24:00", "{$PERIOD}", "1,00:00-12:00;2-3,10:00-11:00;"] {
             assert!(time_period(&json!(ok), "/p", 1024).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "8,00:00-24:00",
-            "1-7,10:00-09:00",
-            "1-7,00:00-24:01",
-            "x",
-        ] {
+        for bad in ["", "8,00:00-24:00", "1-7,10:00-09:00", "1-7,00:00-24:01", "x"] {
             assert!(time_period(&json!(bad), "/p", 1024).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn lists_and_keys() {
-        assert_eq!(
-            strings(&json!("a@b.c"), "/s", true),
-            Ok(vec!["a@b.c".into()])
-        );
-        assert_eq!(
-            strings(&json!([]), "/s", true),
-            Err("Invalid parameter \"/s\": cannot be empty.".into())
-        );
-        assert_eq!(
-            ids(&json!(["7", 7]), "/"),
-            Err("Invalid parameter \"/2\": value (7) already exists.".into())
-        );
+        assert_eq!(strings(&json!("a@b.c"), "/s", true), Ok(vec!["a@b.c".into()]));
+        assert_eq!(strings(&json!([]), "/s", true), Err("Invalid parameter \"/s\": cannot be empty.".into()));
+        assert_eq!(ids(&json!(["7", 7]), "/"), Err("Invalid parameter \"/2\": value (7) already exists.".into()));
         assert_eq!(ids(&json!({"userid": "7"}), "/"), Ok(vec!["7".into()]));
         assert_eq!(Key::of("12"), Key::Int(12));
         assert_eq!(Key::of("012"), Key::Str("012".into()));

@@ -14,11 +14,7 @@ pub struct ApiVersion {
 }
 
 impl ApiVersion {
-    pub const DEFAULT: ApiVersion = ApiVersion {
-        major: 7,
-        minor: 0,
-        patch: 0,
-    };
+    pub const DEFAULT: ApiVersion = ApiVersion { major: 7, minor: 0, patch: 0 };
 
     const fn at_least(&self, major: u32, minor: u32) -> bool {
         self.major > major || (self.major == major && self.minor >= minor)
@@ -89,11 +85,7 @@ impl FromStr for ApiVersion {
             }
             p.parse().map_err(|_| bad())
         };
-        Ok(ApiVersion {
-            major: num(major)?,
-            minor: num(minor)?,
-            patch: num(patch)?,
-        })
+        Ok(ApiVersion { major: num(major)?, minor: num(minor)?, patch: num(patch)? })
     }
 }
 

@@ -30,22 +30,8 @@ struct Row {
     data: String,
 }
 
-fn row(
-    name: &'static str,
-    who: Who,
-    method: &'static str,
-    params: Value,
-    code: i64,
-    data: &str,
-) -> Row {
-    Row {
-        name,
-        who,
-        method,
-        params,
-        code,
-        data: data.to_owned(),
-    }
+fn row(name: &'static str, who: Who, method: &'static str, params: Value, code: i64, data: &str) -> Row {
+    Row { name, who, method, params, code, data: data.to_owned() }
 }
 
 /// Texts of sections 2-7 that 6.0 and 7.0 share.
@@ -53,9 +39,7 @@ fn common_rows() -> Vec<Row> {
     use Who::*;
     let upd = |p: Value| p;
     let long = "x".repeat(101);
-    let mut emails: Vec<String> = (0..15)
-        .map(|i| format!("{}{i}@example.com", "a".repeat(60)))
-        .collect();
+    let mut emails: Vec<String> = (0..15).map(|i| format!("{}{i}@example.com", "a".repeat(60))).collect();
     emails.sort();
     vec![
         // Section 2: authentication and methods.
@@ -344,36 +328,19 @@ struct Fixture {
 async fn fixture(version: &str) -> Fixture {
     let s = common::start(version).await;
     let admin = s.admin().await;
-    let ann_id = s
-        .create_user(&admin, common::user_params("ann", "Qx-Secret-42x"))
-        .await;
+    let ann_id = s.create_user(&admin, common::user_params("ann", "Qx-Secret-42x")).await;
     // bob has no password and a group without frontend access.
-    let bob_id = s
-        .create_user(
-            &admin,
-            json!({"username": "bob", "roleid": 1, "usrgrps": [{"usrgrpid": 12}]}),
-        )
-        .await;
+    let bob_id = s.create_user(&admin, json!({"username": "bob", "roleid": 1, "usrgrps": [{"usrgrpid": 12}]})).await;
     let ann = s.login("ann", "Qx-Secret-42x").await;
-    Fixture {
-        s,
-        admin,
-        ann,
-        ann_id,
-        bob_id,
-    }
+    Fixture { s, admin, ann, ann_id, bob_id }
 }
 
 async fn check(f: &Fixture, rows: Vec<Row>) {
     let mut failures = Vec::new();
     for r in rows {
-        let params: Value = serde_json::from_str(
-            &r.params
-                .to_string()
-                .replace("$ANN", &f.ann_id)
-                .replace("$BOB", &f.bob_id),
-        )
-        .expect("params");
+        let params: Value =
+            serde_json::from_str(&r.params.to_string().replace("$ANN", &f.ann_id).replace("$BOB", &f.bob_id))
+                .expect("params");
         let data = r.data.replace("$ANN", &f.ann_id).replace("$BOB", &f.bob_id);
         let auth = match r.who {
             Who::Nobody => None,
@@ -382,15 +349,9 @@ async fn check(f: &Fixture, rows: Vec<Row>) {
             Who::Raw(s) => Some(s),
         };
         let answer = f.s.call(r.method, params, auth).await;
-        let got = (
-            answer["error"]["code"].as_i64(),
-            answer["error"]["data"].as_str().map(str::to_owned),
-        );
+        let got = (answer["error"]["code"].as_i64(), answer["error"]["data"].as_str().map(str::to_owned));
         if got != (Some(r.code), Some(data.clone())) {
-            failures.push(format!(
-                "{}: expected ({}, {data:?}), got {answer}",
-                r.name, r.code
-            ));
+            failures.push(format!("{}: expected ({}, {data:?}), got {answer}", r.name, r.code));
         }
         let message = match r.code {
             -32700 => "Parse error",
@@ -400,18 +361,10 @@ async fn check(f: &Fixture, rows: Vec<Row>) {
             _ => "Application error.",
         };
         if answer["error"]["message"] != message {
-            failures.push(format!(
-                "{}: message {}",
-                r.name, answer["error"]["message"]
-            ));
+            failures.push(format!("{}: message {}", r.name, answer["error"]["message"]));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} rows failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} rows failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[tokio::test]
@@ -435,82 +388,35 @@ async fn every_error_text_of_zabbix_7_0() {
 #[tokio::test]
 async fn validator_lists_for_lang_and_timezone() {
     let f = fixture("6.0.14").await;
-    let (code, data) =
-        f.s.err(
-            "user.update",
-            json!({"userid": f.ann_id, "lang": "xx_XX"}),
-            Some(&f.admin),
-        )
-        .await;
+    let (code, data) = f.s.err("user.update", json!({"userid": f.ann_id, "lang": "xx_XX"}), Some(&f.admin)).await;
     assert_eq!(code, -32602);
-    assert!(data.starts_with("Invalid parameter \"/1/lang\": value must be one of \"default\", \"en_GB\", \"en_US\", "), "{data}");
+    assert!(
+        data.starts_with("Invalid parameter \"/1/lang\": value must be one of \"default\", \"en_GB\", \"en_US\", "),
+        "{data}"
+    );
     assert!(data.ends_with("\"vi_VN\"."), "{data}");
-    let (_, data) =
-        f.s.err(
-            "user.update",
-            json!({"userid": f.ann_id, "timezone": "Mars/Base"}),
-            Some(&f.admin),
-        )
-        .await;
-    assert!(
-        data.starts_with("Invalid parameter \"/1/timezone\": value must be one of \"default\", "),
-        "{data}"
-    );
-    assert!(
-        data.contains("\"Europe/Riga\"") && data.contains("\"UTC\""),
-        "{data}"
-    );
+    let (_, data) = f.s.err("user.update", json!({"userid": f.ann_id, "timezone": "Mars/Base"}), Some(&f.admin)).await;
+    assert!(data.starts_with("Invalid parameter \"/1/timezone\": value must be one of \"default\", "), "{data}");
+    assert!(data.contains("\"Europe/Riga\"") && data.contains("\"UTC\""), "{data}");
     f.s.stop().await;
 }
 
 #[tokio::test]
 async fn password_rules_in_order() {
     let f = fixture("6.0.14").await;
-    f.s.ok(
-        "authentication.update",
-        json!({"passwd_check_rules": 15, "passwd_min_length": 10}),
-        Some(&f.admin),
-    )
-    .await;
+    f.s.ok("authentication.update", json!({"passwd_check_rules": 15, "passwd_min_length": 10}), Some(&f.admin)).await;
     let cases = [
         ("Ab1!", "must be at least 10 characters long"),
-        (
-            "alllower-case-1",
-            "must contain at least one lowercase and one uppercase Latin letter",
-        ),
+        ("alllower-case-1", "must contain at least one lowercase and one uppercase Latin letter"),
         ("No-Digits-Here", "must contain at least one digit"),
-        (
-            "NoSpecials123",
-            "must contain at least one special character",
-        ),
-        (
-            "Ann-1234567x",
-            "must not contain user's name, surname or username",
-        ),
+        ("NoSpecials123", "must contain at least one special character"),
+        ("Ann-1234567x", "must not contain user's name, surname or username"),
     ];
     for (passwd, reason) in cases {
-        let (code, data) =
-            f.s.err(
-                "user.update",
-                json!({"userid": f.ann_id, "passwd": passwd}),
-                Some(&f.admin),
-            )
-            .await;
-        assert_eq!(
-            (code, data),
-            (
-                -32602,
-                format!("Incorrect value for field \"/1/passwd\": {reason}.")
-            ),
-            "{passwd}"
-        );
+        let (code, data) = f.s.err("user.update", json!({"userid": f.ann_id, "passwd": passwd}), Some(&f.admin)).await;
+        assert_eq!((code, data), (-32602, format!("Incorrect value for field \"/1/passwd\": {reason}.")), "{passwd}");
     }
-    f.s.ok(
-        "user.update",
-        json!({"userid": f.ann_id, "passwd": "Tr0ub4dor&3-horse"}),
-        Some(&f.admin),
-    )
-    .await;
+    f.s.ok("user.update", json!({"userid": f.ann_id, "passwd": "Tr0ub4dor&3-horse"}), Some(&f.admin)).await;
     f.s.stop().await;
 }
 
@@ -518,8 +424,7 @@ async fn password_rules_in_order() {
 async fn a_list_of_scalars_is_a_php_fatal_error() {
     let s = common::start("6.0.14").await;
     let admin = s.admin().await;
-    let body =
-        json!({"jsonrpc": "2.0", "method": "user.update", "params": ["4"], "auth": admin, "id": 1});
+    let body = json!({"jsonrpc": "2.0", "method": "user.update", "params": ["4"], "auth": admin, "id": 1});
     let r = s.post(&body).await;
     assert_eq!((r.status, r.bytes.len()), (500, 0));
     s.stop().await;
@@ -576,19 +481,12 @@ async fn envelope_texts() {
         assert_eq!(r.json["error"]["message"], "Invalid request.", "{body}");
         assert_eq!(r.json["error"]["data"], data, "{body}");
         let id_ok = !matches!(body.get("id"), Some(Value::Array(_)));
-        assert_eq!(
-            r.json["id"],
-            if id_ok { json!(1) } else { Value::Null },
-            "{body}"
-        );
+        assert_eq!(r.json["id"], if id_ok { json!(1) } else { Value::Null }, "{body}");
     }
     // 7.4 removed `auth`.
     let s74 = common::start("7.4.0").await;
     let r = s74.post(&json!({"jsonrpc": "2.0", "method": "apiinfo.version", "params": [], "auth": "x", "id": 1})).await;
-    assert_eq!(
-        r.json["error"]["data"],
-        "Invalid parameter \"/\": unexpected parameter \"auth\"."
-    );
+    assert_eq!(r.json["error"]["data"], "Invalid parameter \"/\": unexpected parameter \"auth\".");
     s.stop().await;
     s74.stop().await;
 }

@@ -144,10 +144,12 @@ pub async fn app(cmd: AppCommand) -> anyhow::Result<()> {
     match cmd {
         AppCommand::Add { db, name, scope, users } => {
             let scopes = Scopes::parse(&scope).map_err(anyhow::Error::msg)?;
-            let users = users.map(|list| list.into_iter().map(user_id).collect::<anyhow::Result<Vec<_>>>()).transpose()?;
+            let users =
+                users.map(|list| list.into_iter().map(user_id).collect::<anyhow::Result<Vec<_>>>()).transpose()?;
             let dir = open(&db)?;
             let (app, secret) = dir.add_app(&name, scopes, users).await?;
-            record(&dir, roster_core::audit::ACTION_ADD, roster_core::audit::RESOURCE_APP, app.id, &app.client_id).await;
+            record(&dir, roster_core::audit::ACTION_ADD, roster_core::audit::RESOURCE_APP, app.id, &app.client_id)
+                .await;
             println!("{}", serde_json::json!({"client_id": app.client_id, "client_secret": secret}));
         }
         AppCommand::List { db } => {
@@ -223,7 +225,10 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
     };
     let records = open(&args.db)?.store().audit_log(query).await?;
     if !args.json {
-        println!("{:<20} {:<9} {:<12} {:<7} {:<10} {:<20} details", "time", "face", "actor", "action", "resource", "name");
+        println!(
+            "{:<20} {:<9} {:<12} {:<7} {:<10} {:<20} details",
+            "time", "face", "actor", "action", "resource", "name"
+        );
     }
     for r in records {
         let when = chrono_like(r.clock);
@@ -239,7 +244,10 @@ pub async fn audit(args: AuditArgs) -> anyhow::Result<()> {
         } else {
             let actor = r.actor.map_or_else(|| "-".to_owned(), |a| format!("{a}:{}", r.actor_name));
             let resource = format!("{}#{}", r.resource_type, r.resource_id.unwrap_or(0));
-            println!("{when:<20} {:<9} {actor:<12} {:<7} {resource:<10} {:<20} {}", r.face, r.action, r.resource_name, r.details);
+            println!(
+                "{when:<20} {:<9} {actor:<12} {:<7} {resource:<10} {:<20} {}",
+                r.face, r.action, r.resource_name, r.details
+            );
         }
     }
     Ok(())

@@ -161,54 +161,27 @@ pub fn canonical_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
 pub async fn run(cmd: Bitrix24Command) -> anyhow::Result<()> {
     use Bitrix24Command as C;
     let (call, common) = match cmd {
-        C::GetUserFilterStructure { empty, out } => {
-            return out.json(&oint::user_filter_structure(empty))
-        }
+        C::GetUserFilterStructure { empty, out } => return out.json(&oint::user_filter_structure(empty)),
         C::GetCurrentUser(common) => (oint::get_current_user(), common),
         C::GetUser { userid, common } => (oint::get_user(&userid), common),
-        C::CreateUser { fields, common } => (
-            oint::create_user(&json_object_arg("--fields", &fields)?),
-            common,
-        ),
-        C::UpdateUser {
-            userid,
-            fields,
-            common,
-        } => (
-            oint::update_user(&userid, &json_object_arg("--fields", &fields)?),
-            common,
-        ),
-        C::ChangeUserStatus {
-            userid,
-            fire,
-            common,
-        } => (oint::change_user_status(&userid, fire), common),
-        C::FindUsers { filter, common } => (
-            oint::find_users(&json_object_arg("--filter", &filter)?),
-            common,
-        ),
+        C::CreateUser { fields, common } => (oint::create_user(&json_object_arg("--fields", &fields)?), common),
+        C::UpdateUser { userid, fields, common } => {
+            (oint::update_user(&userid, &json_object_arg("--fields", &fields)?), common)
+        }
+        C::ChangeUserStatus { userid, fire, common } => (oint::change_user_status(&userid, fire), common),
+        C::FindUsers { filter, common } => (oint::find_users(&json_object_arg("--filter", &filter)?), common),
         C::GetUserFieldsStructure(common) => (oint::get_user_fields_structure(), common),
         C::GetCustomUserFieldsList { filter, common } => {
-            let filter = filter
-                .map(|f| json_object_arg("--filter", &f))
-                .transpose()?;
+            let filter = filter.map(|f| json_object_arg("--filter", &f)).transpose()?;
             (oint::get_custom_user_fields_list(filter.as_ref()), common)
         }
-        C::AddCustomUserField { fields, common } => (
-            oint::add_custom_user_field(&json_object_arg("--fields", &fields)?),
-            common,
-        ),
-        C::UpdateCustomUserField {
-            fieldid,
-            fields,
-            common,
-        } => (
-            oint::update_custom_user_field(&fieldid, &json_object_arg("--fields", &fields)?),
-            common,
-        ),
-        C::DeleteCustomUserField { fieldid, common } => {
-            (oint::delete_custom_user_field(&fieldid), common)
+        C::AddCustomUserField { fields, common } => {
+            (oint::add_custom_user_field(&json_object_arg("--fields", &fields)?), common)
         }
+        C::UpdateCustomUserField { fieldid, fields, common } => {
+            (oint::update_custom_user_field(&fieldid, &json_object_arg("--fields", &fields)?), common)
+        }
+        C::DeleteCustomUserField { fieldid, common } => (oint::delete_custom_user_field(&fieldid), common),
     };
     send(&call, &common.conn, &common.out).await
 }
@@ -216,10 +189,7 @@ pub async fn run(cmd: Bitrix24Command) -> anyhow::Result<()> {
 /// Sends one call, prints the server's JSON, and fails (after printing) on an API error.
 pub async fn send(call: &Call, conn: &BitrixConn, out: &OutArgs) -> anyhow::Result<()> {
     let client = conn.client()?;
-    out.request(
-        &client.shown_url(&call.method),
-        &client.request_body(&call.params),
-    )?;
+    out.request(&client.shown_url(&call.method), &client.request_body(&call.params))?;
     if out.test {
         return Ok(());
     }

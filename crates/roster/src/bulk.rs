@@ -70,23 +70,13 @@ enum Plan {
 
 pub async fn run(cmd: UsersCommand) -> anyhow::Result<()> {
     match cmd {
-        UsersCommand::Import {
-            file,
-            format,
-            key,
-            dry_run,
-            report,
-            conn,
-        } => {
+        UsersCommand::Import { file, format, key, dry_run, report, conn } => {
             let text = if file.as_os_str() == "-" {
                 let mut s = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut s)
-                    .context("reading stdin")?;
+                std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
                 s
             } else {
-                std::fs::read_to_string(&file)
-                    .with_context(|| format!("reading {}", file.display()))?
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?
             };
             let format = format.unwrap_or_else(|| guess_format(&file, &text));
             let rows = match format {
@@ -95,29 +85,18 @@ pub async fn run(cmd: UsersCommand) -> anyhow::Result<()> {
             };
             import(rows, key, dry_run, report, &conn).await
         }
-        UsersCommand::Export {
-            format,
-            columns,
-            filter,
-            conn,
-        } => export(format, columns, filter, &conn).await,
+        UsersCommand::Export { format, columns, filter, conn } => export(format, columns, filter, &conn).await,
     }
 }
 
 fn plan(fields: &mut Map, key: Key) -> Result<Plan, String> {
     let id = fields.remove("ID");
-    let email = fields
-        .get("EMAIL")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|e| !e.is_empty());
+    let email = fields.get("EMAIL").and_then(Value::as_str).map(str::trim).filter(|e| !e.is_empty());
     let id = match (key, id) {
         (Key::Email, _) | (_, None) => None,
-        (_, Some(v)) => Some(
-            v.as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                .ok_or(format!("bad ID {v}"))?,
-        ),
+        (_, Some(v)) => {
+            Some(v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())).ok_or(format!("bad ID {v}"))?)
+        }
     };
     match (key, id, email) {
         (_, Some(id), _) => Ok(Plan::Update(id)),
@@ -137,30 +116,17 @@ async fn import(
 ) -> anyhow::Result<()> {
     let client = conn.client()?;
     // outcome per row: (action, id, error)
-    let mut outcome: Vec<(&str, Option<i64>, Option<String>)> =
-        vec![("failed", None, None); rows.len()];
+    let mut outcome: Vec<(&str, Option<i64>, Option<String>)> = vec![("failed", None, None); rows.len()];
     let mut planned: Vec<(usize, Plan, Map)> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        match row
-            .fields
-            .clone()
-            .and_then(|mut f| plan(&mut f, key).map(|p| (p, f)))
-        {
+        match row.fields.clone().and_then(|mut f| plan(&mut f, key).map(|p| (p, f))) {
             Ok((p, f)) => planned.push((i, p, f)),
             Err(e) => outcome[i].2 = Some(e),
         }
     }
     // Look e-mail rows up, 50 per batch.
-    let emails: Vec<String> = planned
-        .iter()
-        .filter_map(|(_, p, _)| {
-            if let Plan::ByEmail(e) = p {
-                Some(e.clone())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let emails: Vec<String> =
+        planned.iter().filter_map(|(_, p, _)| if let Plan::ByEmail(e) = p { Some(e.clone()) } else { None }).collect();
     let lookups = emails.iter().map(|e| {
         let mut filter = Map::new();
         filter.insert("=EMAIL".into(), Value::String(e.clone()));
@@ -170,12 +136,9 @@ async fn import(
         Call::new("user.get", p)
     });
     let pb = bar(emails.len() as u64, "looking up");
-    let found = client
-        .call_many(lookups.collect(), |n| pb.set_position(n as u64))
-        .await?;
+    let found = client.call_many(lookups.collect(), |n| pb.set_position(n as u64)).await?;
     pb.finish_and_clear();
-    let found: HashMap<&String, Result<Value, roster_client::ApiError>> =
-        emails.iter().zip(found).collect();
+    let found: HashMap<&String, Result<Value, roster_client::ApiError>> = emails.iter().zip(found).collect();
     let mut calls: Vec<(usize, Call)> = Vec::new();
     for (i, p, mut f) in planned {
         let id = match p {
@@ -190,9 +153,7 @@ async fn import(
                     outcome[i].2 = Some(format!("EMAIL {e} matches {} users", users.len()));
                     continue;
                 }
-                Ok(Value::Array(users)) => {
-                    users.first().and_then(|u| u["ID"].as_str()?.parse().ok())
-                }
+                Ok(Value::Array(users)) => users.first().and_then(|u| u["ID"].as_str()?.parse().ok()),
                 Ok(other) => {
                     outcome[i].2 = Some(format!("unexpected user.get result {other}"));
                     continue;
@@ -215,19 +176,13 @@ async fn import(
     if dry_run {
         let mut text = String::new();
         for (i, c) in &calls {
-            text.push_str(&format!(
-                "{}\n",
-                json!({"line": rows[*i].line, "method": c.method, "params": c.params})
-            ));
+            text.push_str(&format!("{}\n", json!({"line": rows[*i].line, "method": c.method, "params": c.params})));
         }
         stdout(&text)?;
     } else {
         let pb = bar(calls.len() as u64, "importing");
-        let results = client
-            .call_many(calls.iter().map(|(_, c)| c.clone()).collect(), |n| {
-                pb.set_position(n as u64)
-            })
-            .await?;
+        let results =
+            client.call_many(calls.iter().map(|(_, c)| c.clone()).collect(), |n| pb.set_position(n as u64)).await?;
         pb.finish_and_clear();
         for ((i, _), r) in calls.iter().zip(results) {
             match r {
@@ -247,20 +202,14 @@ fn summarize(
     report: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let count = |a: &str| outcome.iter().filter(|o| o.0 == a && o.2.is_none()).count();
-    let failed: Vec<usize> = (0..rows.len())
-        .filter(|&i| outcome[i].2.is_some())
-        .collect();
+    let failed: Vec<usize> = (0..rows.len()).filter(|&i| outcome[i].2.is_some()).collect();
     if let Some(path) = report {
         let mut text = String::new();
         for (row, (action, id, err)) in rows.iter().zip(outcome) {
             let action = if err.is_some() { "failed" } else { action };
-            text.push_str(&format!(
-                "{}\n",
-                json!({"line": row.line, "action": action, "ID": id, "error": err})
-            ));
+            text.push_str(&format!("{}\n", json!({"line": row.line, "action": action, "ID": id, "error": err})));
         }
-        std::fs::write(&path, text)
-            .with_context(|| format!("writing --report {}", path.display()))?;
+        std::fs::write(&path, text).with_context(|| format!("writing --report {}", path.display()))?;
     }
     let verb = if dry_run { "would be " } else { "" };
     eprintln!(
@@ -271,41 +220,18 @@ fn summarize(
         failed.len()
     );
     for &i in &failed {
-        let email = rows[i]
-            .fields
-            .as_ref()
-            .ok()
-            .and_then(|f| f.get("EMAIL"))
-            .and_then(Value::as_str)
-            .unwrap_or("-");
-        eprintln!(
-            "  line {} (EMAIL {email}): {}",
-            rows[i].line,
-            outcome[i].2.as_deref().unwrap_or_default()
-        );
+        let email = rows[i].fields.as_ref().ok().and_then(|f| f.get("EMAIL")).and_then(Value::as_str).unwrap_or("-");
+        eprintln!("  line {} (EMAIL {email}): {}", rows[i].line, outcome[i].2.as_deref().unwrap_or_default());
     }
-    anyhow::ensure!(
-        failed.is_empty(),
-        "{} of {} rows failed",
-        failed.len(),
-        rows.len()
-    );
+    anyhow::ensure!(failed.is_empty(), "{} of {} rows failed", failed.len(), rows.len());
     Ok(())
 }
 
-async fn export(
-    format: Format,
-    columns: Vec<String>,
-    filter: Option<String>,
-    conn: &BitrixConn,
-) -> anyhow::Result<()> {
+async fn export(format: Format, columns: Vec<String>, filter: Option<String>, conn: &BitrixConn) -> anyhow::Result<()> {
     let client = conn.client()?;
     let mut params = Map::new();
     if let Some(f) = filter {
-        params.insert(
-            "FILTER".into(),
-            Value::Object(json_object_arg("--filter", &f)?),
-        );
+        params.insert("FILTER".into(), Value::Object(json_object_arg("--filter", &f)?));
     }
     params.insert("ADMIN_MODE".into(), Value::Bool(true));
     params.insert("SORT".into(), "ID".into());

@@ -23,12 +23,7 @@ pub struct Row {
 }
 
 pub fn guess_format(file: &std::path::Path, text: &str) -> Format {
-    match file
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+    match file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("csv") => Format::Csv,
         Some("jsonl" | "ndjson" | "json") => Format::Jsonl,
         _ if text.trim_start().starts_with('{') => Format::Jsonl,
@@ -37,26 +32,13 @@ pub fn guess_format(file: &std::path::Path, text: &str) -> Format {
 }
 
 pub fn read_csv(text: &str) -> anyhow::Result<Vec<Row>> {
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = r
-        .headers()
-        .context("reading the CSV header")?
-        .iter()
-        .map(|h| h.trim().to_ascii_uppercase())
-        .collect();
-    anyhow::ensure!(
-        header.iter().all(|h| !h.is_empty()),
-        "the CSV header has an empty column name"
-    );
+    let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let header: Vec<String> =
+        r.headers().context("reading the CSV header")?.iter().map(|h| h.trim().to_ascii_uppercase()).collect();
+    anyhow::ensure!(header.iter().all(|h| !h.is_empty()), "the CSV header has an empty column name");
     let mut rows = Vec::new();
     for (i, rec) in r.records().enumerate() {
-        let line = rec
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i + 2, |p| p.line() as usize);
+        let line = rec.as_ref().ok().and_then(|r| r.position()).map_or(i + 2, |p| p.line() as usize);
         let fields = rec.map_err(|e| format!("bad CSV record: {e}")).map(|rec| {
             let mut m = Map::new();
             for (k, cell) in header.iter().zip(rec.iter()) {
@@ -81,10 +63,7 @@ fn cell_value(key: &str, cell: &str) -> Value {
         }
     }
     if key == "UF_DEPARTMENT" {
-        let ids: Result<Vec<i64>, _> = t
-            .split([',', ';'])
-            .map(|p| p.trim().parse::<i64>())
-            .collect();
+        let ids: Result<Vec<i64>, _> = t.split([',', ';']).map(|p| p.trim().parse::<i64>()).collect();
         if let Ok(ids) = ids {
             return json!(ids);
         }
@@ -93,17 +72,11 @@ fn cell_value(key: &str, cell: &str) -> Value {
 }
 
 pub fn read_jsonl(text: &str) -> Vec<Row> {
-    let rows = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
+    let rows = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     rows.map(|(i, l)| Row {
         line: i + 1,
         fields: match serde_json::from_str::<Value>(l) {
-            Ok(Value::Object(m)) => Ok(m
-                .into_iter()
-                .map(|(k, v)| (k.to_ascii_uppercase(), v))
-                .collect()),
+            Ok(Value::Object(m)) => Ok(m.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v)).collect()),
             Ok(_) => Err("not a JSON object".into()),
             Err(e) => Err(format!("bad JSON: {e}")),
         },
@@ -126,21 +99,14 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
 pub fn to_csv(users: &[Value], columns: Vec<String>) -> anyhow::Result<String> {
     let columns = if columns.is_empty() {
         let mut seen: Vec<String> = Vec::new();
-        for k in users
-            .iter()
-            .filter_map(Value::as_object)
-            .flat_map(|o| o.keys())
-        {
+        for k in users.iter().filter_map(Value::as_object).flat_map(|o| o.keys()) {
             if !seen.contains(k) {
                 seen.push(k.clone());
             }
         }
         seen
     } else {
-        columns
-            .into_iter()
-            .map(|c| c.trim().to_ascii_uppercase())
-            .collect()
+        columns.into_iter().map(|c| c.trim().to_ascii_uppercase()).collect()
     };
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&columns)?;

@@ -75,11 +75,7 @@ pub async fn zabbix(cmd: ZabbixCommand) -> anyhow::Result<()> {
         eprintln!(
             "   (Zabbix {}, auth {})",
             z.version(),
-            if z.uses_bearer() {
-                "Bearer header"
-            } else {
-                "in the body"
-            }
+            if z.uses_bearer() { "Bearer header" } else { "in the body" }
         );
     }
     if a.out.test {
@@ -190,21 +186,13 @@ impl UserFields {
             }
         }
         if !self.department.is_empty() {
-            m.insert(
-                "UF_DEPARTMENT".into(),
-                self.department.iter().copied().map(Value::from).collect(),
-            );
+            m.insert("UF_DEPARTMENT".into(), self.department.iter().copied().map(Value::from).collect());
         }
         if let Some(a) = self.active {
-            m.insert(
-                "ACTIVE".into(),
-                Value::String(if a { "Y" } else { "N" }.into()),
-            );
+            m.insert("ACTIVE".into(), Value::String(if a { "Y" } else { "N" }.into()));
         }
         for kv in &self.set {
-            let (k, v) = kv
-                .split_once('=')
-                .ok_or_else(|| anyhow::anyhow!("--set {kv:?}: expected CODE=VALUE"))?;
+            let (k, v) = kv.split_once('=').ok_or_else(|| anyhow::anyhow!("--set {kv:?}: expected CODE=VALUE"))?;
             let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
             m.insert(k.trim().to_ascii_uppercase(), value);
         }
@@ -215,19 +203,10 @@ impl UserFields {
 pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Get { id, conn, json } => {
-            let user = conn
-                .client()?
-                .user_get(id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no user with ID {id}"))?;
+            let user = conn.client()?.user_get(id).await?.ok_or_else(|| anyhow::anyhow!("no user with ID {id}"))?;
             print_users(&[user], json)
         }
-        UserCommand::Find {
-            who,
-            filter,
-            conn,
-            json,
-        } => {
+        UserCommand::Find { who, filter, conn, json } => {
             let mut f = who.to_map()?;
             if let Some(extra) = filter {
                 f.extend(json_object_arg("--filter", &extra)?);
@@ -240,10 +219,7 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Update { id, fields, conn } => {
             let map = fields.to_map()?;
-            anyhow::ensure!(
-                !map.is_empty(),
-                "nothing to change: give at least one field flag"
-            );
+            anyhow::ensure!(!map.is_empty(), "nothing to change: give at least one field flag");
             conn.client()?.user_update(id, map).await?;
             stdout(&format!("updated user {id}\n"))
         }
@@ -261,30 +237,14 @@ fn print_users(users: &[Value], json: bool) -> anyhow::Result<()> {
     let cell = |u: &Value, k: &str| match u.get(k) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
+        Some(Value::Array(a)) => a.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(","),
         Some(v) => v.to_string(),
     };
-    text.push_str(&format!(
-        "{:<6} {:<6} {:<28} {:<32} {}\n",
-        "ID", "ACTIVE", "NAME", "EMAIL", "DEPARTMENTS"
-    ));
+    text.push_str(&format!("{:<6} {:<6} {:<28} {:<32} {}\n", "ID", "ACTIVE", "NAME", "EMAIL", "DEPARTMENTS"));
     for u in users {
-        let name = format!("{} {}", cell(u, "NAME"), cell(u, "LAST_NAME"))
-            .trim()
-            .to_string();
-        let (id, active, email, deps) = (
-            cell(u, "ID"),
-            cell(u, "ACTIVE"),
-            cell(u, "EMAIL"),
-            cell(u, "UF_DEPARTMENT"),
-        );
-        text.push_str(&format!(
-            "{id:<6} {active:<6} {name:<28} {email:<32} {deps}\n"
-        ));
+        let name = format!("{} {}", cell(u, "NAME"), cell(u, "LAST_NAME")).trim().to_string();
+        let (id, active, email, deps) = (cell(u, "ID"), cell(u, "ACTIVE"), cell(u, "EMAIL"), cell(u, "UF_DEPARTMENT"));
+        text.push_str(&format!("{id:<6} {active:<6} {name:<28} {email:<32} {deps}\n"));
     }
     stdout(&text)
 }

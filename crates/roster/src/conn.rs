@@ -45,22 +45,14 @@ impl NetArgs {
         if !(self.timeout > 0.0 && self.timeout.is_finite()) {
             bail!("--timeout must be a positive number of seconds");
         }
-        let mut tls = Tls {
-            accept_invalid_certs: self.insecure,
-            ..Tls::default()
-        };
+        let mut tls = Tls { accept_invalid_certs: self.insecure, ..Tls::default() };
         for f in &self.ca_cert {
-            tls.ca_certs_pem.push(
-                std::fs::read(f).with_context(|| format!("reading --ca-cert {}", f.display()))?,
-            );
+            tls.ca_certs_pem.push(std::fs::read(f).with_context(|| format!("reading --ca-cert {}", f.display()))?);
         }
         Ok(ClientOptions {
             timeout: Duration::from_secs_f64(self.timeout),
             attempts: self.retries,
-            backoff: Backoff {
-                base: Duration::from_secs_f64(self.backoff.max(0.0)),
-                ..Backoff::default()
-            },
+            backoff: Backoff { base: Duration::from_secs_f64(self.backoff.max(0.0)), ..Backoff::default() },
             proxy: self.proxy.as_deref().map(proxy_arg).transpose()?,
             tls,
             rate: self.rate.parse()?,
@@ -93,11 +85,7 @@ pub struct BitrixConn {
 
 impl BitrixConn {
     pub fn client(&self) -> anyhow::Result<Bitrix24> {
-        Ok(Bitrix24::connect(
-            &self.url,
-            self.token.as_deref(),
-            self.net.options()?,
-        )?)
+        Ok(Bitrix24::connect(&self.url, self.token.as_deref(), self.net.options()?)?)
     }
 }
 
@@ -122,24 +110,16 @@ impl OutArgs {
     /// Prints a reply's body (or the whole answer with --adv-response).
     pub fn reply(&self, reply: &Reply) -> anyhow::Result<()> {
         if self.debug {
-            eprintln!(
-                "<- HTTP {} after {} attempt(s)",
-                reply.status, reply.attempts
-            );
+            eprintln!("<- HTTP {} after {} attempt(s)", reply.status, reply.attempts);
         }
-        let v = if self.adv_response {
-            reply.advanced()
-        } else {
-            reply.body.clone()
-        };
+        let v = if self.adv_response { reply.advanced() } else { reply.body.clone() };
         self.json(&v)
     }
 
     pub fn json(&self, v: &Value) -> anyhow::Result<()> {
         let text = format!("{}\n", serde_json::to_string_pretty(v)?);
         match &self.out {
-            Some(path) => std::fs::write(path, text)
-                .with_context(|| format!("writing --out {}", path.display())),
+            Some(path) => std::fs::write(path, text).with_context(|| format!("writing --out {}", path.display())),
             None => stdout(&text),
         }
     }
@@ -248,16 +228,9 @@ mod tests {
 
     #[test]
     fn oint_value_syntax() {
-        let seed =
-            "{'EMAIL':'328bab6a@example.org','NAME':'Oleg','LAST_NAME':'Lama','UF_DEPARTMENT':'7'}";
-        assert_eq!(
-            json_arg("--fields", seed).unwrap()["UF_DEPARTMENT"],
-            json!("7")
-        );
-        assert_eq!(
-            json_arg("--f", r#"{"A": "it's"}"#).unwrap(),
-            json!({"A": "it's"})
-        );
+        let seed = "{'EMAIL':'328bab6a@example.org','NAME':'Oleg','LAST_NAME':'Lama','UF_DEPARTMENT':'7'}";
+        assert_eq!(json_arg("--fields", seed).unwrap()["UF_DEPARTMENT"], json!("7"));
+        assert_eq!(json_arg("--f", r#"{"A": "it's"}"#).unwrap(), json!({"A": "it's"}));
         assert_eq!(
             json_arg("--f", r#"{'A': 'it\'s \"x\"', 'B': [1, 'two']}"#).unwrap(),
             json!({"A": "it's \"x\"", "B": [1, "two"]})
@@ -265,10 +238,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.json");
         std::fs::write(&p, r#"{"NAME": "File"}"#).unwrap();
-        assert_eq!(
-            json_object_arg("--fields", p.to_str().unwrap()).unwrap()["NAME"],
-            json!("File")
-        );
+        assert_eq!(json_object_arg("--fields", p.to_str().unwrap()).unwrap()["NAME"], json!("File"));
         assert!(json_object_arg("--fields", "[1]").is_err());
         assert!(json_arg("--fields", "{nope").is_err());
     }

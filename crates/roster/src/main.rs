@@ -1,7 +1,8 @@
 //! The `roster` binary: `serve` runs the directory; `webhook add|list|delete` manage
 //! inbound webhooks on the same database (also while a server runs on it); `bitrix24`,
 //! `call`, `zabbix`, `user`, `users` and `completions` are client commands over
-//! `roster-client`. Thin: all behaviour lives in the library crates.
+//! `roster-client`; `migrate` copies a directory between databases. Thin: all behaviour
+//! lives in the library crates.
 
 mod admin;
 mod bitrix_cmd;
@@ -9,6 +10,7 @@ mod bulk;
 mod bulk_io;
 mod client_cmd;
 mod conn;
+mod migrate_cmd;
 
 /// mimalloc: fewer cycles per small allocation than glibc's malloc under two busy threads.
 #[global_allocator]
@@ -60,14 +62,14 @@ enum Command {
     Users(bulk::UsersCommand),
     /// Print a shell completion script.
     Completions(client_cmd::CompletionsArgs),
+    /// Copy a whole directory to another database (SQLite <-> PostgreSQL), verified per table.
+    Migrate(migrate_cmd::MigrateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(bitrix_cmd::canonical_args(std::env::args_os()));
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -91,6 +93,7 @@ fn main() -> ExitCode {
             Command::User(cmd) => client_cmd::user(cmd).await,
             Command::Users(cmd) => bulk::run(cmd).await,
             Command::Completions(args) => client_cmd::completions(&args, Cli::command()),
+            Command::Migrate(args) => migrate_cmd::run(args).await,
         }
     });
     match outcome {
@@ -119,7 +122,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let tls = match config.tls_listen {
         Some(tls_addr) => {
             let source = match (&config.tls_cert, &config.tls_key) {
-                (Some(cert), Some(key)) => roster_server::tls::CertSource::Files { cert: cert.clone(), key: key.clone() },
+                (Some(cert), Some(key)) => {
+                    roster_server::tls::CertSource::Files { cert: cert.clone(), key: key.clone() }
+                }
                 _ if config.tls_self_signed => roster_server::tls::CertSource::SelfSigned {
                     dir: std::env::temp_dir().join(format!("roster-tls-{}", std::process::id())),
                 },

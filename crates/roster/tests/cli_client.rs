@@ -13,15 +13,7 @@ fn call_any_method() {
     let s = Server::start();
     let t = roster(&["call", "server.time", "--url", &s.webhook]);
     assert!(t.ok() && t.json()["result"].is_string(), "{t:#?}");
-    let g = roster(&[
-        "call",
-        "user.get",
-        "--url",
-        &s.webhook,
-        "--params",
-        "{'ID': 1}",
-    ])
-    .json();
+    let g = roster(&["call", "user.get", "--url", &s.webhook, "--params", "{'ID': 1}"]).json();
     assert_eq!(g["result"][0]["ID"], json!("1"));
     let b = roster(&[
         "call",
@@ -36,29 +28,15 @@ fn call_any_method() {
     let e = roster(&["call", "user.frobnicate", "--url", &s.webhook]);
     assert_ne!(e.code, 0);
     assert_eq!(e.json()["error"], json!("ERROR_METHOD_NOT_FOUND"));
-    assert!(
-        e.stderr
-            .starts_with("roster: user.frobnicate: ERROR_METHOD_NOT_FOUND"),
-        "{e:#?}"
-    );
+    assert!(e.stderr.starts_with("roster: user.frobnicate: ERROR_METHOD_NOT_FOUND"), "{e:#?}");
 }
 
 #[test]
 fn user_commands_with_readable_flags() {
     let s = Server::start();
     let url = s.webhook.as_str();
-    let c = roster(&[
-        "user",
-        "create",
-        "--url",
-        url,
-        "--email",
-        "ann@example.org",
-        "--name",
-        "Ann",
-        "--department",
-        "1",
-    ]);
+    let c =
+        roster(&["user", "create", "--url", url, "--email", "ann@example.org", "--name", "Ann", "--department", "1"]);
     assert!(c.ok(), "{c:#?}");
     let id = c.stdout.trim().to_string();
     let u = roster(&[
@@ -75,48 +53,26 @@ fn user_commands_with_readable_flags() {
         "--set",
         "PERSONAL_CITY=Riga",
     ]);
-    assert!(
-        u.ok() && u.stdout.contains(&format!("updated user {id}")),
-        "{u:#?}"
-    );
+    assert!(u.ok() && u.stdout.contains(&format!("updated user {id}")), "{u:#?}");
     let g = roster(&["user", "get", "--url", url, "--id", &id, "--json"]);
     let user: serde_json::Value = serde_json::from_str(g.stdout.trim()).unwrap();
     assert_eq!(
-        (
-            user["LAST_NAME"].as_str(),
-            user["WORK_POSITION"].as_str(),
-            user["PERSONAL_CITY"].as_str()
-        ),
+        (user["LAST_NAME"].as_str(), user["WORK_POSITION"].as_str(), user["PERSONAL_CITY"].as_str()),
         (Some("Lee"), Some("Engineer"), Some("Riga"))
     );
     let table = roster(&["user", "get", "--url", url, "--id", &id]);
     assert!(
-        table.stdout.starts_with("ID")
-            && table.stdout.contains("Ann Lee")
-            && table.stdout.contains("ann@example.org"),
+        table.stdout.starts_with("ID") && table.stdout.contains("Ann Lee") && table.stdout.contains("ann@example.org"),
         "{table:#?}"
     );
     let f = roster(&["user", "find", "--url", url, "--last-name", "Lee", "--json"]);
     assert_eq!(f.stdout.lines().count(), 1, "{f:#?}");
-    let none = roster(&[
-        "user",
-        "find",
-        "--url",
-        url,
-        "--filter",
-        r#"{"%LAST_NAME": "Nobody"}"#,
-        "--json",
-    ]);
+    let none = roster(&["user", "find", "--url", url, "--filter", r#"{"%LAST_NAME": "Nobody"}"#, "--json"]);
     assert!(none.ok() && none.stdout.is_empty());
-    let off = roster(&[
-        "user", "update", "--url", url, "--id", &id, "--active", "false",
-    ]);
+    let off = roster(&["user", "update", "--url", url, "--id", &id, "--active", "false"]);
     assert!(off.ok());
     let missing = roster(&["user", "get", "--url", url, "--id", "424242"]);
-    assert!(
-        missing.code != 0 && missing.stderr.contains("no user with ID 424242"),
-        "{missing:#?}"
-    );
+    assert!(missing.code != 0 && missing.stderr.contains("no user with ID 424242"), "{missing:#?}");
     let nothing = roster(&["user", "update", "--url", url, "--id", &id]);
     assert!(nothing.code != 0 && nothing.stderr.contains("nothing to change"));
 }
@@ -158,19 +114,12 @@ async fn zabbix_call_against_a_fake() {
     assert_eq!(r.json()["result"][0]["username"], json!("Admin"));
     let sent = fake.recorded();
     assert_eq!(sent.len(), 4, "version, login, call, logout");
-    assert_eq!(
-        sent[2].header("authorization"),
-        Some("Bearer 0123456789abcdef0123456789abcdef")
-    );
+    assert_eq!(sent[2].header("authorization"), Some("Bearer 0123456789abcdef0123456789abcdef"));
     assert_eq!(sent[2].json()["params"], json!({"output": "extend"}));
     let e = roster_async(args("x.y")).await;
     assert_ne!(e.code, 0);
     assert_eq!(e.json()["error"]["code"], json!(-32601));
-    assert!(
-        e.stderr
-            .starts_with("roster: x.y: -32601: Method not found."),
-        "{e:#?}"
-    );
+    assert!(e.stderr.starts_with("roster: x.y: -32601: Method not found."), "{e:#?}");
 }
 
 #[test]
@@ -222,10 +171,7 @@ fn help_everywhere_and_completions() {
         let mut args = c.to_vec();
         args.push("--help");
         let r = roster(&args);
-        assert!(
-            r.ok() && r.stdout.contains("Usage: roster"),
-            "{c:?}: {r:#?}"
-        );
+        assert!(r.ok() && r.stdout.contains("Usage: roster"), "{c:?}: {r:#?}");
     }
     let oint_help = roster(&["bitrix24", "updateuser", "--help"]).stdout;
     for flag in [
@@ -240,10 +186,7 @@ fn help_everywhere_and_completions() {
         "--debug",
         "--out",
     ] {
-        assert!(
-            oint_help.contains(flag),
-            "{flag} missing from:\n{oint_help}"
-        );
+        assert!(oint_help.contains(flag), "{flag} missing from:\n{oint_help}");
     }
     for shell in ["bash", "zsh", "fish"] {
         let r = roster(&["completions", shell]);

@@ -66,7 +66,14 @@ async fn post(client: &reqwest::Client, url: &str, body: Value) -> Option<Value>
     resp.json().await.ok()
 }
 
-async fn worker(client: reqwest::Client, base: String, users: Vec<i64>, ledger: Arc<Mutex<Ledger>>, round: usize, w: usize) {
+async fn worker(
+    client: reqwest::Client,
+    base: String,
+    users: Vec<i64>,
+    ledger: Arc<Mutex<Ledger>>,
+    round: usize,
+    w: usize,
+) {
     let mut n: u64 = (round as u64) << 32;
     loop {
         for &id in &users {
@@ -127,7 +134,10 @@ async fn check(client: &reqwest::Client, base: &str, ledger: &Ledger) {
             .expect("user.get after restart");
         let phone: u64 = v["result"][0]["WORK_PHONE"].as_str().and_then(|s| s.parse().ok()).expect("phone");
         let in_flight = ledger.in_flight.get(id).copied().unwrap_or(*acked);
-        assert!(phone == *acked || phone == in_flight, "user {id}: stored {phone}, acknowledged {acked}, in flight {in_flight}");
+        assert!(
+            phone == *acked || phone == in_flight,
+            "user {id}: stored {phone}, acknowledged {acked}, in flight {in_flight}"
+        );
     }
     for email in &ledger.added {
         let v = post(client, &format!("{base}user.get"), json!({"FILTER": {"=EMAIL": email}, "select": ["ID"]}))
@@ -151,7 +161,9 @@ async fn acknowledged_writes_survive_sigkill() {
         let tasks: Vec<_> = ids
             .chunks(USERS_PER_WORKER)
             .enumerate()
-            .map(|(w, users)| tokio::spawn(worker(client.clone(), server.base.clone(), users.to_vec(), ledger.clone(), round, w)))
+            .map(|(w, users)| {
+                tokio::spawn(worker(client.clone(), server.base.clone(), users.to_vec(), ledger.clone(), round, w))
+            })
             .collect();
         tokio::time::sleep(Duration::from_millis(rng.gen_range(150..700))).await;
         server.child.kill().expect("SIGKILL");

@@ -59,7 +59,10 @@ async fn run_commands(call: &Call<'_>, commands: Vec<(String, Json)>, halt: bool
         let Json::String(cmd) = cmd else { continue };
         executed += 1;
         if executed > call.bx.config.max_batch {
-            out.error.insert(key, json!({"error": "ERROR_BATCH_LENGTH_EXCEEDED", "error_description": "Max batch length exceeded"}));
+            out.error.insert(
+                key,
+                json!({"error": "ERROR_BATCH_LENGTH_EXCEEDED", "error_description": "Max batch length exceeded"}),
+            );
             continue;
         }
         let failed = match one(call, &cmd, &out).await {

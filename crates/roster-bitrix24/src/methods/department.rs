@@ -6,19 +6,23 @@ use roster_core::{CoreError, DepartmentId, DepartmentPatch, DepartmentQuery, New
 use serde_json::{json, Map, Value as Json};
 
 use super::Call;
-use roster_core::audit::{ACTION_ADD, ACTION_DELETE, ACTION_UPDATE, RESOURCE_DEPARTMENT};
 use crate::envelope::Reply;
 use crate::error::BxError;
 use crate::input::{int_list, int_of, text_of, Params};
+use roster_core::audit::{ACTION_ADD, ACTION_DELETE, ACTION_UPDATE, RESOURCE_DEPARTMENT};
 
 pub fn fields() -> Reply {
-    Reply::new(json!({"ID": "ID", "NAME": "Name", "SORT": "Sorting", "PARENT": "Parent department", "UF_HEAD": "Supervisor"}))
+    Reply::new(
+        json!({"ID": "ID", "NAME": "Name", "SORT": "Sorting", "PARENT": "Parent department", "UF_HEAD": "Supervisor"}),
+    )
 }
 
 fn denied(e: CoreError) -> BxError {
     match e {
         CoreError::AccessDenied => BxError::new(StatusCode::FORBIDDEN, "ACCESS_DENIED", "Access denied!"),
-        CoreError::NotFound("department") => BxError::new(StatusCode::BAD_REQUEST, "ERROR_NOT_FOUND", "Department not found"),
+        CoreError::NotFound("department") => {
+            BxError::new(StatusCode::BAD_REQUEST, "ERROR_NOT_FOUND", "Department not found")
+        }
         CoreError::NotFound("parent department") => BxError::core("Parent department not found"),
         other => other.into(),
     }
@@ -30,7 +34,10 @@ pub async fn get(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
         _ => params.clone(),
     };
     let query = DepartmentQuery {
-        id: source.get("ID").and_then(|v| int_list(&v)).map(|ids| ids.into_iter().filter_map(DepartmentId::new).collect()),
+        id: source
+            .get("ID")
+            .and_then(|v| int_list(&v))
+            .map(|ids| ids.into_iter().filter_map(DepartmentId::new).collect()),
         name: source.get("NAME").and_then(|v| text_of(&v)),
         parent: source.get("PARENT").and_then(|v| int_of(&v)).and_then(DepartmentId::new),
         head: source.get("UF_HEAD").and_then(|v| int_of(&v)).and_then(UserId::new),
@@ -73,12 +80,15 @@ pub async fn add(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
     let dept = NewDepartment {
         name,
         sort: params.get("SORT").and_then(|v| int_of(&v)).unwrap_or(500),
-        parent: Some(params.get("PARENT").and_then(|v| int_of(&v)).and_then(DepartmentId::new).unwrap_or(DepartmentId::ROOT)),
+        parent: Some(
+            params.get("PARENT").and_then(|v| int_of(&v)).and_then(DepartmentId::new).unwrap_or(DepartmentId::ROOT),
+        ),
         head: params.get("UF_HEAD").and_then(|v| int_of(&v)).and_then(UserId::new),
     };
     let name = dept.name.clone();
     let id = call.bx.dir.add_department(call.actor, dept).await.map_err(denied)?;
-    call.record(ACTION_ADD, RESOURCE_DEPARTMENT, Some(id.get()), &name, json!({"department.name": ["add", name]})).await;
+    call.record(ACTION_ADD, RESOURCE_DEPARTMENT, Some(id.get()), &name, json!({"department.name": ["add", name]}))
+        .await;
     Ok(Reply::new(json!(id.get())))
 }
 

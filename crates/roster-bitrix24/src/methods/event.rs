@@ -73,7 +73,11 @@ fn check_handler(handler: &str) -> Result<(), BxError> {
         return Err(BxError::new(StatusCode::BAD_REQUEST, "ERROR_WRONG_HANDLER_URL", "Wrong handler URL"));
     };
     if !(scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")) {
-        return Err(BxError::new(StatusCode::BAD_REQUEST, "ERROR_UNSUPPORTED_PROTOCOL", "Unsupported handler protocol"));
+        return Err(BxError::new(
+            StatusCode::BAD_REQUEST,
+            "ERROR_UNSUPPORTED_PROTOCOL",
+            "Unsupported handler protocol",
+        ));
     }
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() || host.contains(char::is_whitespace) {
@@ -99,7 +103,8 @@ pub async fn bind(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
     if auth_user.is_some_and(|u| u != call.actor.id()) {
         admin_because(call, "Event binding with AUTH_TYPE requires administrator access rights")?;
     }
-    let binding = NewBinding { app: app.id, event, handler: if offline { String::new() } else { handler }, auth_user, offline };
+    let binding =
+        NewBinding { app: app.id, event, handler: if offline { String::new() } else { handler }, auth_user, offline };
     match call.bx.dir.store().bind_event(binding).await {
         Ok(_) => Ok(Reply::new(Json::Bool(true))),
         Err(StoreError::Taken(_)) => Err(BxError::core("Unable to set event handler: Handler already binded")),

@@ -255,9 +255,7 @@ impl Call<'_> {
         } else {
             self.bx.dir.store().file_refs(ids).await.map_err(|e| BxError::from_core(e.into()))?
         };
-        let url = |id: FileId| {
-            refs.iter().find(|r| r.id == id).map(|r| crate::files::url(self.base_url, r))
-        };
+        let url = |id: FileId| refs.iter().find(|r| r.id == id).map(|r| crate::files::url(self.base_url, r));
         Ok(users
             .iter()
             .map(|u| {

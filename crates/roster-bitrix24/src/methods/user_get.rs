@@ -20,13 +20,7 @@ pub async fn run(call: &Call<'_>, params: Params, search: bool) -> Result<Reply,
     let (offset, count_total) = if start == -1 { (0, false) } else { (start.max(0) as u64, true) };
     let wanted = filter::filter(&params, vis, search, &custom);
     filter::check_size(&wanted)?;
-    let query = UserQuery {
-        filter: wanted,
-        order: filter::order(&params),
-        offset,
-        limit: PAGE,
-        count_total,
-    };
+    let query = UserQuery { filter: wanted, order: filter::order(&params), offset, limit: PAGE, count_total };
     let admin_mode = params.get("ADMIN_MODE").is_some_and(|v| truthy(&v));
     let page = call.bx.dir.find_users(call.actor, query, admin_mode).await?;
     let codes = filter::select(&params, vis);

@@ -64,9 +64,7 @@ pub fn access(call: &Call<'_>, params: &Params) -> Reply {
 
 pub async fn profile(call: &Call<'_>) -> Result<Reply, BxError> {
     let user = &call.actor.user;
-    let text = |name: &'static str| {
-        user.get(roster_core::AttrId::named(name)).as_text().unwrap_or_default().to_owned()
-    };
+    let text = |name: &'static str| user.get(roster_core::AttrId::named(name)).as_text().unwrap_or_default().to_owned();
     let mut out = json!({
         "ID": user.id.to_string(),
         "ADMIN": user.is_admin,

@@ -11,10 +11,10 @@ use roster_core::{CoreError, EnumItemId, FieldId, FieldType, FileId, NewUserFiel
 use serde_json::{json, Map, Value as Json};
 
 use super::Call;
-use roster_core::audit::{ACTION_ADD, ACTION_DELETE, ACTION_UPDATE, RESOURCE_USER_FIELD};
 use crate::envelope::Reply;
 use crate::error::BxError;
 use crate::input::{int_of, text_of, truthy, Params};
+use roster_core::audit::{ACTION_ADD, ACTION_DELETE, ACTION_UPDATE, RESOURCE_USER_FIELD};
 
 fn blank(description: &str) -> BxError {
     BxError::new(StatusCode::BAD_REQUEST, "", description)
@@ -125,8 +125,14 @@ pub async fn add(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
     let name = field.name.clone();
     match call.bx.dir.add_user_field(call.actor, field).await {
         Ok(id) => {
-            call.record(ACTION_ADD, RESOURCE_USER_FIELD, Some(id.get()), &name, json!({"userfield.type": ["add", type_code]}))
-                .await;
+            call.record(
+                ACTION_ADD,
+                RESOURCE_USER_FIELD,
+                Some(id.get()),
+                &name,
+                json!({"userfield.type": ["add", type_code]}),
+            )
+            .await;
             Ok(Reply::new(json!(id.get())))
         }
         Err(CoreError::Taken(_)) => Err(BxError::core(format!("Field {name} for USER object already exists"))),
@@ -275,12 +281,12 @@ pub async fn list(call: &Call<'_>, params: &Params) -> Result<Reply, BxError> {
             let desc = text_of(dir).is_some_and(|d| d.eq_ignore_ascii_case("desc"));
             let numeric = matches!(key.as_str(), "ID" | "SORT");
             items.sort_by(|a, b| {
-                let (x, y) = (a.get(&key).and_then(text_of).unwrap_or_default(), b.get(&key).and_then(text_of).unwrap_or_default());
-                let ord = if numeric {
-                    x.parse::<i64>().unwrap_or(0).cmp(&y.parse::<i64>().unwrap_or(0))
-                } else {
-                    x.cmp(&y)
-                };
+                let (x, y) = (
+                    a.get(&key).and_then(text_of).unwrap_or_default(),
+                    b.get(&key).and_then(text_of).unwrap_or_default(),
+                );
+                let ord =
+                    if numeric { x.parse::<i64>().unwrap_or(0).cmp(&y.parse::<i64>().unwrap_or(0)) } else { x.cmp(&y) };
                 if desc {
                     ord.reverse()
                 } else {
@@ -300,12 +306,14 @@ pub async fn file_get(call: &Call<'_>, params: &Params) -> Result<Reply, BxError
     let file = params.get("VALUE").and_then(|v| int_of(&v)).and_then(FileId::new).ok_or_else(access_denied)?;
     admin_only(call)?;
     let fields = call.bx.dir.user_fields().await?;
-    let field = fields.iter().find(|f| f.name == field_name && f.type_id == FieldType::File).ok_or_else(access_denied)?;
+    let field =
+        fields.iter().find(|f| f.name == field_name && f.type_id == FieldType::File).ok_or_else(access_denied)?;
     let holder = call.bx.dir.user(user).await?.ok_or_else(access_denied)?;
     let held = holder.custom(field.id).iter().any(|v| v.text == file.to_string());
     if !held {
         return Err(access_denied());
     }
-    let stored = call.bx.dir.store().file(file).await.map_err(|e| BxError::from_core(e.into()))?.ok_or_else(access_denied)?;
+    let stored =
+        call.bx.dir.store().file(file).await.map_err(|e| BxError::from_core(e.into()))?.ok_or_else(access_denied)?;
     Ok(Reply { raw: Some((stored.content_type, stored.data)), ..Reply::new(Json::Null) })
 }

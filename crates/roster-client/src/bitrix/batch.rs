@@ -20,10 +20,7 @@ pub struct Call {
 
 impl Call {
     pub fn new(method: &str, params: Map) -> Call {
-        Call {
-            method: method.to_string(),
-            params,
-        }
+        Call { method: method.to_string(), params }
     }
 
     /// The batch command string: `method?query`.
@@ -45,10 +42,7 @@ impl Bitrix24 {
     /// calls after it then come back as `ERROR_BATCH_HALTED` here). Keys are `c0`, `c1`, ...
     pub async fn batch(&self, calls: &[Call], halt: bool) -> Result<Vec<BatchItem>, Error> {
         if calls.len() > BATCH_SIZE {
-            return Err(Error::Config(format!(
-                "a batch holds at most {BATCH_SIZE} calls, got {}",
-                calls.len()
-            )));
+            return Err(Error::Config(format!("a batch holds at most {BATCH_SIZE} calls, got {}", calls.len())));
         }
         let mut cmd = Map::new();
         for (i, c) in calls.iter().enumerate() {
@@ -59,8 +53,7 @@ impl Bitrix24 {
         params.insert("cmd".into(), Value::Object(cmd));
         let reply = self.send("batch", &params).await?;
         let env = envelope("batch", &self.shown_url("batch"), reply)?;
-        let section =
-            |name: &str, key: &str| env.result.get(name).and_then(|s| s.get(key)).cloned();
+        let section = |name: &str, key: &str| env.result.get(name).and_then(|s| s.get(key)).cloned();
         let mut items = Vec::with_capacity(calls.len());
         for (i, call) in calls.iter().enumerate() {
             let key = format!("c{i}");
@@ -79,11 +72,7 @@ impl Bitrix24 {
                 }),
             };
             let num = |name: &str| section(name, &key).and_then(|v| v.as_u64());
-            items.push(BatchItem {
-                result,
-                total: num("result_total"),
-                next: num("result_next"),
-            });
+            items.push(BatchItem { result, total: num("result_total"), next: num("result_next") });
         }
         Ok(items)
     }
@@ -173,9 +162,6 @@ mod tests {
             http_build_query(&p),
             "FILTER[%3EID]=5&FILTER[NAME]=Ann+Lee&UF_DEPARTMENT[0]=1&UF_DEPARTMENT[1]=2&ACTIVE=Y&E=a%2Bb%40x.org"
         );
-        assert_eq!(
-            Call::new("user.current", Map::new()).command(),
-            "user.current?"
-        );
+        assert_eq!(Call::new("user.current", Map::new()).command(), "user.current?");
     }
 }

@@ -43,9 +43,7 @@ impl Bitrix24 {
     pub fn webhook(url: &str, opts: ClientOptions) -> Result<Bitrix24, Error> {
         let base = parse_base(url)?;
         let segs: Vec<&str> = base.path().trim_matches('/').split('/').collect();
-        let ok = segs.len() >= 3
-            && segs[segs.len() - 3] == "rest"
-            && segs[segs.len() - 2].parse::<u64>().is_ok();
+        let ok = segs.len() >= 3 && segs[segs.len() - 3] == "rest" && segs[segs.len() - 2].parse::<u64>().is_ok();
         if !ok {
             return Err(Error::Config(format!(
                 "{} is not a webhook URL (…/rest/USER_ID/CODE/); give a portal address with a token instead",
@@ -78,19 +76,12 @@ impl Bitrix24 {
         let host = base.host_str().unwrap_or_default().to_string();
         let http = Http::new(&opts, opts.rate.for_bitrix_host(&host))?;
         let operating = opts.operating_limit.map(OperatingGuard::new);
-        Ok(Bitrix24 {
-            http,
-            base,
-            token,
-            operating,
-        })
+        Ok(Bitrix24 { http, base, token, operating })
     }
 
     /// The URL a method is posted to.
     pub fn method_url(&self, method: &str) -> Url {
-        self.base
-            .join(method.trim())
-            .unwrap_or_else(|_| self.base.clone())
+        self.base.join(method.trim()).unwrap_or_else(|_| self.base.clone())
     }
 
     /// The URL of a method with a webhook secret masked, for messages and `--debug`.
@@ -181,41 +172,21 @@ pub(crate) fn envelope(method: &str, url: &str, reply: Reply) -> Result<Envelope
         return Err(e.into());
     }
     if !reply.is_json {
-        let snippet: String = reply
-            .body
-            .as_str()
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
-        return Err(Error::NotJson {
-            url: url.to_string(),
-            status: reply.status,
-            snippet,
-        });
+        let snippet: String = reply.body.as_str().unwrap_or_default().chars().take(200).collect();
+        return Err(Error::NotJson { url: url.to_string(), status: reply.status, snippet });
     }
     if !(200..300).contains(&reply.status) {
         let description = format!("HTTP {} without an error code", reply.status);
         let code = String::new();
-        return Err(ApiError {
-            method: method.into(),
-            status: reply.status,
-            code,
-            description,
-            body: reply.body,
-        }
-        .into());
+        return Err(
+            ApiError { method: method.into(), status: reply.status, code, description, body: reply.body }.into()
+        );
     }
     let Value::Object(mut body) = reply.body else {
-        return Err(Error::Shape {
-            method: method.into(),
-            detail: "the answer is not a JSON object".into(),
-        });
+        return Err(Error::Shape { method: method.into(), detail: "the answer is not a JSON object".into() });
     };
-    let result = body.remove("result").ok_or_else(|| Error::Shape {
-        method: method.into(),
-        detail: "no result".into(),
-    })?;
+    let result =
+        body.remove("result").ok_or_else(|| Error::Shape { method: method.into(), detail: "no result".into() })?;
     Ok(Envelope {
         result,
         total: body.get("total").and_then(as_u64),
@@ -229,16 +200,12 @@ fn rows_of(method: &str, result: Value) -> Result<Vec<Value>, Error> {
         Value::Array(rows) => Ok(rows),
         // Some list methods answer an object keyed by id.
         Value::Object(map) => Ok(map.into_iter().map(|(_, v)| v).collect()),
-        other => Err(Error::Shape {
-            method: method.into(),
-            detail: format!("expected a list, got {other}"),
-        }),
+        other => Err(Error::Shape { method: method.into(), detail: format!("expected a list, got {other}") }),
     }
 }
 
 fn as_u64(v: &Value) -> Option<u64> {
-    v.as_u64()
-        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 /// A base URL: no scheme means https, an explicit http:// or https:// is kept; always a
@@ -279,26 +246,14 @@ mod tests {
     #[test]
     fn url_forms() {
         let w = Bitrix24::webhook("b24-x.bitrix24.by/rest/1/av5code", opts()).unwrap();
-        assert_eq!(
-            w.method_url("user.update").as_str(),
-            "https://b24-x.bitrix24.by/rest/1/av5code/user.update"
-        );
+        assert_eq!(w.method_url("user.update").as_str(), "https://b24-x.bitrix24.by/rest/1/av5code/user.update");
         let w = Bitrix24::webhook("http://127.0.0.1:9/rest/1/c0de1234/", opts()).unwrap();
-        assert_eq!(
-            w.method_url("user.get").as_str(),
-            "http://127.0.0.1:9/rest/1/c0de1234/user.get"
-        );
+        assert_eq!(w.method_url("user.get").as_str(), "http://127.0.0.1:9/rest/1/c0de1234/user.get");
         assert!(Bitrix24::webhook("https://portal.example/", opts()).is_err());
         let t = Bitrix24::oauth("b24-x.bitrix24.by", "tok", opts()).unwrap();
-        assert_eq!(
-            t.method_url("user.update").as_str(),
-            "https://b24-x.bitrix24.by/rest/user.update"
-        );
+        assert_eq!(t.method_url("user.update").as_str(), "https://b24-x.bitrix24.by/rest/user.update");
         let t = Bitrix24::connect("http://127.0.0.1:9/rest/", Some("tok"), opts()).unwrap();
-        assert_eq!(
-            t.method_url("user.get").as_str(),
-            "http://127.0.0.1:9/rest/user.get"
-        );
+        assert_eq!(t.method_url("user.get").as_str(), "http://127.0.0.1:9/rest/user.get");
         let mut p = Map::new();
         p.insert("ID".into(), "5".into());
         assert_eq!(t.request_body(&p).to_string(), r#"{"auth":"tok","ID":"5"}"#);

@@ -37,10 +37,7 @@ pub fn update_user(userid: &str, fields: &Map) -> Call {
 /// fire (the default) deactivates.
 pub fn change_user_status(userid: &str, fire: bool) -> Call {
     let mut fields = Map::new();
-    fields.insert(
-        "ACTIVE".into(),
-        Value::String(if fire { "N" } else { "Y" }.into()),
-    );
+    fields.insert("ACTIVE".into(), Value::String(if fire { "N" } else { "Y" }.into()));
     update_user(userid, &fields)
 }
 
@@ -68,10 +65,7 @@ pub fn user_filter_structure(empty: bool) -> Value {
     ];
     let mut m = Map::new();
     for (k, v) in fields {
-        m.insert(
-            k.into(),
-            Value::String(if empty { String::new() } else { v.into() }),
-        );
+        m.insert(k.into(), Value::String(if empty { String::new() } else { v.into() }));
     }
     Value::Object(m)
 }
@@ -115,8 +109,7 @@ mod tests {
 
     #[test]
     fn shapes_match_oint() {
-        let Value::Object(f) = json!({"EMAIL": "a@example.org", "ID": "1", "UF_DEPARTMENT": "7"})
-        else {
+        let Value::Object(f) = json!({"EMAIL": "a@example.org", "ID": "1", "UF_DEPARTMENT": "7"}) else {
             unreachable!()
         };
         let c = update_user("3766", &f);
@@ -125,10 +118,7 @@ mod tests {
             r#"{"EMAIL":"a@example.org","ID":"3766","UF_DEPARTMENT":"7"}"#
         );
         let c = change_user_status("5", true);
-        assert_eq!(
-            (c.method.as_str(), Value::Object(c.params)),
-            ("user.update", json!({"ACTIVE": "N", "ID": "5"}))
-        );
+        assert_eq!((c.method.as_str(), Value::Object(c.params)), ("user.update", json!({"ACTIVE": "N", "ID": "5"})));
         assert_eq!(Value::Object(get_user("9").params), json!({"ID": "9"}));
         assert_eq!(user_filter_structure(true)["USER_TYPE"], json!(""));
     }

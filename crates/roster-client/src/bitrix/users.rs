@@ -14,10 +14,7 @@ fn one(key: &str, v: impl Into<Value>) -> Map {
 }
 
 fn shape(method: &str, detail: &str) -> Error {
-    Error::Shape {
-        method: method.into(),
-        detail: detail.into(),
-    }
+    Error::Shape { method: method.into(), detail: detail.into() }
 }
 
 impl Bitrix24 {
@@ -43,8 +40,7 @@ impl Bitrix24 {
 
     /// `user.search` with a `FILTER` (also `FIND` for a quick search), every page.
     pub async fn user_search(&self, filter: Map) -> Result<Vec<Value>, Error> {
-        self.list("user.search", &one("FILTER", Value::Object(filter)))
-            .await
+        self.list("user.search", &one("FILTER", Value::Object(filter))).await
     }
 
     /// `user.add` with top-level fields; returns the new ID.
@@ -74,9 +70,7 @@ impl Bitrix24 {
 
     /// `user.userfield.list` with an optional filter (not paginated by the portal).
     pub async fn userfield_list(&self, filter: Option<Map>) -> Result<Vec<Value>, Error> {
-        let p = filter
-            .map(|f| one("filter", Value::Object(f)))
-            .unwrap_or_default();
+        let p = filter.map(|f| one("filter", Value::Object(f))).unwrap_or_default();
         match self.call("user.userfield.list", &p).await?.result {
             Value::Array(rows) => Ok(rows),
             _ => Err(shape("user.userfield.list", "result is not a list")),
@@ -85,9 +79,7 @@ impl Bitrix24 {
 
     /// `user.userfield.add` with `fields` (`FIELD_NAME`, `USER_TYPE_ID`, ...); returns the ID.
     pub async fn userfield_add(&self, fields: Map) -> Result<i64, Error> {
-        let env = self
-            .call("user.userfield.add", &one("fields", Value::Object(fields)))
-            .await?;
+        let env = self.call("user.userfield.add", &one("fields", Value::Object(fields))).await?;
         env.result
             .as_i64()
             .or_else(|| env.result.as_str().and_then(|s| s.parse().ok()))

@@ -42,26 +42,15 @@ impl Roster {
             "--admin-password",
             "pw-client-tests-1",
         ]);
-        let prepared = roster_server::prepare(&flags.serve)
-            .await
-            .expect("prepare roster");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let prepared = roster_server::prepare(&flags.serve).await.expect("prepare roster");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(roster_server::run(listener, prepared.app, async move {
             let _ = rx.await;
         }));
         let base = format!("http://{addr}");
-        Roster {
-            webhook: format!("{base}/rest/1/{CODE}/"),
-            base,
-            tls: None,
-            tls_listener: None,
-            stop: Some(tx),
-            dir,
-        }
+        Roster { webhook: format!("{base}/rest/1/{CODE}/"), base, tls: None, tls_listener: None, stop: Some(tx), dir }
     }
 
     /// The same server with an HTTPS listener too, on a self-signed certificate for
@@ -70,21 +59,11 @@ impl Roster {
         let mut r = Roster::start().await;
         let db = format!("sqlite://{}/r.db", r.dir.path().display());
         let flags = Flags::parse_from(["roster", "--database-url", &db]);
-        let app = roster_server::prepare(&flags.serve)
-            .await
-            .expect("prepare")
-            .app;
-        let source = roster_server::tls::CertSource::SelfSigned {
-            dir: r.dir.path().join("tls"),
-        };
+        let app = roster_server::prepare(&flags.serve).await.expect("prepare").app;
+        let source = roster_server::tls::CertSource::SelfSigned { dir: r.dir.path().join("tls") };
         let addr = "127.0.0.1:0".parse().expect("address");
-        let listener = roster_server::tls::start(addr, source, app)
-            .await
-            .expect("tls");
-        let pem = listener
-            .certificate
-            .clone()
-            .expect("self-signed certificate file");
+        let listener = roster_server::tls::start(addr, source, app).await.expect("tls");
+        let pem = listener.certificate.clone().expect("self-signed certificate file");
         r.tls = Some((format!("https://127.0.0.1:{}", listener.addr.port()), pem));
         r.tls_listener = Some(listener);
         r

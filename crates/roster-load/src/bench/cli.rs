@@ -66,10 +66,7 @@ pub fn parse_phases(words: &[String]) -> Result<Vec<Phase>> {
                 Some(p) => vec![*p],
                 None => {
                     let names: Vec<&str> = Phase::ALL.iter().map(|p| p.name()).collect();
-                    bail!(
-                        "unknown phase {w:?} in --only; phases: {}, or update, zabbix, all",
-                        names.join(", ")
-                    )
+                    bail!("unknown phase {w:?} in --only; phases: {}, or update, zabbix, all", names.join(", "))
                 }
             },
         };
@@ -90,9 +87,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
             None => (t.as_str(), 1),
         },
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a user count (like 10000, 100k or 1m)"))?;
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a user count (like 10000, 100k or 1m)"))?;
     match n.checked_mul(mult) {
         Some(n) if (1..=20_000_000).contains(&n) => Ok(n),
         _ => Err(format!("{text:?}: the user count must be 1..=20000000")),
@@ -164,9 +159,7 @@ impl Args {
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                bail!(
-                    "--database-url must be a postgres:// URL (SQLite runs use a temporary file)"
-                );
+                bail!("--database-url must be a postgres:// URL (SQLite runs use a temporary file)");
             }
         }
         parse_phases(&self.only)
@@ -200,10 +193,7 @@ mod tests {
     fn only_words() {
         let w = |s: &str| s.split(',').map(String::from).collect::<Vec<_>>();
         let p = parse_phases(&w("memory,update,get")).unwrap();
-        assert_eq!(
-            p,
-            [Phase::Get, Phase::Update1, Phase::Update64, Phase::Memory]
-        );
+        assert_eq!(p, [Phase::Get, Phase::Update1, Phase::Update64, Phase::Memory]);
         assert_eq!(parse_phases(&w("zabbix")).unwrap().len(), 2);
         assert!(parse_phases(&w("nope")).is_err());
     }

@@ -79,16 +79,12 @@ impl Db {
 
 /// Seconds since the epoch, for the seeded dates.
 pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The chunks `lo..=hi` of at most [`CHUNK`] ids covering `range`.
 pub fn chunks(range: IdRange) -> impl Iterator<Item = (u64, u64)> {
-    (range.first..=range.last)
-        .step_by(CHUNK as usize)
-        .map(move |lo| (lo, (lo + CHUNK - 1).min(range.last)))
+    (range.first..=range.last).step_by(CHUNK as usize).map(move |lo| (lo, (lo + CHUNK - 1).min(range.last)))
 }
 
 const SQLITE_USERS: &str = "\
@@ -100,24 +96,18 @@ SELECT i, 'user' || i || '@example.com', 'user' || i || '@example.com', 0, 1, 1,
     'name' || i, 'last' || i, 'user' || i || '@example.com', 1 FROM s";
 
 fn seed_sqlite(path: &PathBuf, n: u64, abort: &Abort) -> Result<IdRange> {
-    let mut c =
-        Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut c = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     c.busy_timeout(std::time::Duration::from_secs(10))?;
     // Only this bulk load runs unsynced; the server opens the file with FULL again.
     c.pragma_update(None, "synchronous", "OFF")?;
     c.pragma_update(None, "cache_size", -262_144)?;
     let max: i64 = c.query_row("SELECT coalesce(max(id), 0) FROM users", [], |r| r.get(0))?;
-    let range = IdRange {
-        first: max as u64 + 1,
-        last: max as u64 + n,
-    };
+    let range = IdRange { first: max as u64 + 1, last: max as u64 + n };
     let dept: i64 = c
         .query_row("SELECT min(id) FROM departments", [], |r| r.get(0))
         .context("no department: was the database bootstrapped?")?;
-    let group: Option<i64> = c
-        .query_row("SELECT id FROM usergroups WHERE id = 13", [], |r| r.get(0))
-        .optional()
-        .unwrap_or(None);
+    let group: Option<i64> =
+        c.query_row("SELECT id FROM usergroups WHERE id = 13", [], |r| r.get(0)).optional().unwrap_or(None);
     let now = unix_now();
     for (lo, hi) in chunks(range) {
         abort.check()?;
@@ -148,11 +138,7 @@ mod tests {
 
     #[test]
     fn chunking_covers_the_range() {
-        let c: Vec<_> = chunks(IdRange {
-            first: 3,
-            last: 250_002,
-        })
-        .collect();
+        let c: Vec<_> = chunks(IdRange { first: 3, last: 250_002 }).collect();
         assert_eq!(c, [(3, 100_002), (100_003, 200_002), (200_003, 250_002)]);
         let c: Vec<_> = chunks(IdRange { first: 3, last: 3 }).collect();
         assert_eq!(c, [(3, 3)]);
@@ -178,27 +164,13 @@ mod tests {
         assert_eq!(range, IdRange { first: 3, last: 7 });
         let c = Connection::open(&path).unwrap();
         let row: (String, String, String, i64) = c
-            .query_row(
-                "SELECT login, name, email_lc, active FROM users WHERE id = 7",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
+            .query_row("SELECT login, name, email_lc, active FROM users WHERE id = 7", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .unwrap();
-        assert_eq!(
-            row,
-            (
-                "user7@example.com".into(),
-                "Name7".into(),
-                "user7@example.com".into(),
-                1
-            )
-        );
-        let depts: i64 = c
-            .query_row("SELECT count(*) FROM user_departments", [], |r| r.get(0))
-            .unwrap();
-        let groups: i64 = c
-            .query_row("SELECT count(*) FROM users_groups", [], |r| r.get(0))
-            .unwrap();
+        assert_eq!(row, ("user7@example.com".into(), "Name7".into(), "user7@example.com".into(), 1));
+        let depts: i64 = c.query_row("SELECT count(*) FROM user_departments", [], |r| r.get(0)).unwrap();
+        let groups: i64 = c.query_row("SELECT count(*) FROM users_groups", [], |r| r.get(0)).unwrap();
         assert_eq!((depts, groups), (5, 5));
     }
 }

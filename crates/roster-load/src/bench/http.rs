@@ -26,13 +26,7 @@ impl Reply {
 }
 
 /// Sends one POST and reads the whole response.
-pub fn post(
-    addr: SocketAddr,
-    path: &str,
-    ctype: &str,
-    body: &str,
-    bearer: Option<&str>,
-) -> Result<Reply> {
+pub fn post(addr: SocketAddr, path: &str, ctype: &str, body: &str, bearer: Option<&str>) -> Result<Reply> {
     let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
@@ -50,44 +44,30 @@ pub fn post(
 }
 
 fn parse_response(raw: &[u8]) -> Result<Reply> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no end of headers in the response")?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").context("no end of headers in the response")?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut rest = &raw[split + 4..];
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no status in the response")?;
+    let status: u16 =
+        head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("no status in the response")?;
     let lower = head.to_ascii_lowercase();
     let chunked = lower.contains("transfer-encoding: chunked");
     let body = if chunked {
         dechunk(rest)?
     } else {
-        if let Some(len) = lower
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse::<usize>().ok())
+        if let Some(len) =
+            lower.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok())
         {
             rest = &rest[..len.min(rest.len())];
         }
         rest.to_vec()
     };
-    Ok(Reply {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    Ok(Reply { status, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
 fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let eol = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("bad chunk header")?;
+        let eol = data.windows(2).position(|w| w == b"\r\n").context("bad chunk header")?;
         let size_text = String::from_utf8_lossy(&data[..eol]);
         let size_hex = size_text.split(';').next().unwrap_or("").trim();
         let size = usize::from_str_radix(size_hex, 16).context("bad chunk size")?;
@@ -103,21 +83,26 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
     }
 }
 
-/// Whether an authenticated Bitrix24 call (`user.current`) succeeds; else what
-/// went wrong (the answer, cut short, or the connection error).
-pub fn bitrix_ready(addr: SocketAddr, code: &str) -> Result<(), String> {
+/// Why a readiness probe failed.
+#[derive(Debug)]
+pub enum NotReady {
+    /// The server answered, with an error.
+    Answered(String),
+    /// No answer (connection refused, reset, timeout).
+    Silent(String),
+}
+
+/// Whether an authenticated Bitrix24 call (`user.current`) succeeds.
+pub fn bitrix_ready(addr: SocketAddr, code: &str) -> Result<(), NotReady> {
     let path = format!("/rest/1/{code}/user.current");
     match post(addr, &path, "application/json", "{}", None) {
         Ok(r) if r.status == 200 && r.json().get("result").is_some() => Ok(()),
         Ok(r) => {
             let text: String = r.body.chars().take(200).collect();
-            Err(format!(
-                "user.current answered HTTP {}: {}",
-                r.status,
-                text.trim()
-            ))
+            let why = format!("user.current answered HTTP {}: {}", r.status, text.trim());
+            Err(NotReady::Answered(why))
         }
-        Err(e) => Err(format!("user.current: {e}")),
+        Err(e) => Err(NotReady::Silent(format!("user.current: {e}"))),
     }
 }
 
@@ -132,54 +117,27 @@ pub enum ZabbixFace {
 
 fn rpc(addr: SocketAddr, method: &str, params: Value, bearer: Option<&str>) -> Result<Reply> {
     let body = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}).to_string();
-    post(
-        addr,
-        "/api_jsonrpc.php",
-        "application/json-rpc",
-        &body,
-        bearer,
-    )
+    post(addr, "/api_jsonrpc.php", "application/json-rpc", &body, bearer)
 }
 
 /// Probes `POST /api_jsonrpc.php` and logs the administrator in; then checks that
 /// one `user.update` of `userid` with the session as Bearer token succeeds.
 pub fn zabbix_login(addr: SocketAddr, password: &str, userid: u64) -> Result<ZabbixFace> {
     let probe = rpc(addr, "apiinfo.version", json!({}), None)?;
-    let version = probe
-        .json()
-        .get("result")
-        .and_then(Value::as_str)
-        .map(String::from);
+    let version = probe.json().get("result").and_then(Value::as_str).map(String::from);
     let Some(version) = version else {
         let text: String = probe.body.chars().take(120).collect();
-        let why = format!(
-            "POST /api_jsonrpc.php answers HTTP {}: {}",
-            probe.status,
-            text.trim()
-        );
+        let why = format!("POST /api_jsonrpc.php answers HTTP {}: {}", probe.status, text.trim());
         return Ok(ZabbixFace::Absent(why));
     };
-    let login = rpc(
-        addr,
-        "user.login",
-        json!({"username": "Admin", "password": password}),
-        None,
-    )?;
-    let Some(session) = login
-        .json()
-        .get("result")
-        .and_then(Value::as_str)
-        .map(String::from)
-    else {
+    let login = rpc(addr, "user.login", json!({"username": "Admin", "password": password}), None)?;
+    let Some(session) = login.json().get("result").and_then(Value::as_str).map(String::from) else {
         bail!("Zabbix {version}: user.login failed: {}", login.body);
     };
     let params = json!({"userid": userid.to_string(), "name": "probe"});
     let check = rpc(addr, "user.update", params, Some(&session))?;
     if check.json().get("result").is_none() {
-        bail!(
-            "Zabbix {version}: user.update with the session as Bearer failed: {}",
-            check.body
-        );
+        bail!("Zabbix {version}: user.update with the session as Bearer failed: {}", check.body);
     }
     Ok(ZabbixFace::Session(session))
 }

@@ -71,29 +71,17 @@ impl Runner {
         let out = self.dir.join(format!("{tag}.out"));
         let err = self.dir.join(format!("{tag}.err"));
         let mut cmd = Command::new(&self.bin);
-        cmd.args([
-            "--url",
-            &spec.url,
-            "--face",
-            spec.face,
-            "--scenario",
-            spec.scenario,
-        ])
-        .args([
-            "--connections",
-            &spec.connections.to_string(),
-            "--threads",
-            "1",
-        ])
-        .args(["--id-min", &spec.ids.first.to_string()])
-        .args(["--id-max", &spec.ids.last.to_string()])
-        .args(["--warmup", &self.warmup.to_string()])
-        .arg("--json")
-        .arg(&json)
-        .env_remove("ROSTER_LOAD_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(File::create(&out)?)
-        .stderr(File::create(&err)?);
+        cmd.args(["--url", &spec.url, "--face", spec.face, "--scenario", spec.scenario])
+            .args(["--connections", &spec.connections.to_string(), "--threads", "1"])
+            .args(["--id-min", &spec.ids.first.to_string()])
+            .args(["--id-max", &spec.ids.last.to_string()])
+            .args(["--warmup", &self.warmup.to_string()])
+            .arg("--json")
+            .arg(&json)
+            .env_remove("ROSTER_LOAD_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(File::create(&out)?)
+            .stderr(File::create(&err)?);
         let limit = match spec.total {
             Some(total) => {
                 cmd.args(["--total", &total.to_string(), "--duration", "0"]);
@@ -111,28 +99,20 @@ impl Runner {
             cmd.env("ROSTER_LOAD_TOKEN", token);
         }
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {}", self.bin.display()))?;
+        let mut child = cmd.spawn().with_context(|| format!("cannot start {}", self.bin.display()))?;
         let status = wait_child(&mut child, Instant::now() + limit, abort)
             .with_context(|| format!("roster-load ({tag}) did not finish within {limit:?}"))?;
         let stderr = std::fs::read_to_string(&err).unwrap_or_default();
         if !status.success() {
             bail!("roster-load ({tag}) failed ({status}): {}", stderr.trim());
         }
-        let text = std::fs::read_to_string(&json)
-            .with_context(|| format!("roster-load wrote no {}", json.display()))?;
+        let text =
+            std::fs::read_to_string(&json).with_context(|| format!("roster-load wrote no {}", json.display()))?;
         let v: Value = serde_json::from_str(&text).context("bad roster-load JSON")?;
         let mut numbers = numbers_of(&v)?;
-        numbers.line = std::fs::read_to_string(&out)
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        numbers.samples = stderr
-            .lines()
-            .filter_map(|l| l.strip_prefix("roster-load: error response: "))
-            .map(String::from)
-            .collect();
+        numbers.line = std::fs::read_to_string(&out).unwrap_or_default().trim().to_string();
+        numbers.samples =
+            stderr.lines().filter_map(|l| l.strip_prefix("roster-load: error response: ")).map(String::from).collect();
         Ok(numbers)
     }
 }

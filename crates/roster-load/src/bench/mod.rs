@@ -45,12 +45,9 @@ impl Abort {
     pub fn install() -> Result<Abort> {
         let abort = Abort::default();
         let flag = abort.0.clone();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let mut term = rt.block_on(async {
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        })?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let mut term =
+            rt.block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) })?;
         std::thread::spawn(move || {
             rt.block_on(async move {
                 loop {
@@ -95,14 +92,8 @@ impl Ctx {
     /// Validates the flags, finds the binaries and installs the signal handler.
     pub fn new(args: Args) -> Result<Ctx> {
         let phases = args.validate()?;
-        let roster_bin = args
-            .roster_bin
-            .clone()
-            .map_or_else(|| sibling("roster"), Ok)?;
-        let load_bin = args
-            .load_bin
-            .clone()
-            .map_or_else(|| sibling("roster-load"), Ok)?;
+        let roster_bin = args.roster_bin.clone().map_or_else(|| sibling("roster"), Ok)?;
+        let load_bin = args.load_bin.clone().map_or_else(|| sibling("roster-load"), Ok)?;
         check_bin(&roster_bin, "--roster-bin")?;
         check_bin(&load_bin, "--load-bin")?;
         Ok(Ctx {
@@ -128,9 +119,7 @@ impl Ctx {
             text.push_str(&format!(" c={c}"));
         }
         if let (Some(rps), Some(p50), Some(p99)) = (row.rps, row.p50_ms, row.p99_ms) {
-            text.push_str(&format!(
-                ": {rps:.1} req/s, p50 {p50:.3} ms, p99 {p99:.3} ms"
-            ));
+            text.push_str(&format!(": {rps:.1} req/s, p50 {p50:.3} ms, p99 {p99:.3} ms"));
         }
         if !row.result.is_empty() {
             text.push_str(&format!(" -- {}", row.result));

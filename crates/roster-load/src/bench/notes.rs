@@ -22,17 +22,12 @@ impl Machine {
     pub fn detect() -> Machine {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let field = |text: &str, key: &str| {
-            text.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
+            text.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string())
         };
         let cpuinfo = read("/proc/cpuinfo");
         let memory = field(&read("/proc/meminfo"), "MemTotal")
             .and_then(|v| v.trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or("unknown".into(), |kb| {
-                format!("{:.1} GiB", kb / 1024.0 / 1024.0)
-            });
+            .map_or("unknown".into(), |kb| format!("{:.1} GiB", kb / 1024.0 / 1024.0));
         Machine {
             nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu: field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
@@ -46,10 +41,7 @@ impl Machine {
     }
 
     pub fn describe(&self) -> String {
-        format!(
-            "nproc {}, {}, {} memory, Linux {}",
-            self.nproc, self.cpu, self.memory, self.kernel
-        )
+        format!("nproc {}, {}, {} memory, Linux {}", self.nproc, self.cpu, self.memory, self.kernel)
     }
 }
 
@@ -66,8 +58,7 @@ fn build_note(roster_bin: &Path) -> String {
     let mut note = version.unwrap_or_else(|| roster_bin.display().to_string());
     if let Some(rev) = output_of(Command::new("git").args(["rev-parse", "--short", "HEAD"])) {
         note.push_str(&format!(", git {rev}"));
-        let dirty =
-            output_of(Command::new("git").args(["status", "--porcelain", "--untracked-files=no"]));
+        let dirty = output_of(Command::new("git").args(["status", "--porcelain", "--untracked-files=no"]));
         if dirty.is_some_and(|d| !d.is_empty()) {
             note.push_str(" (with local changes)");
         }
@@ -79,9 +70,7 @@ fn backend_note(ctx: &Ctx) -> String {
     match &ctx.args.database_url {
         None => "SQLite (WAL, synchronous=FULL) in a temp dir".to_string(),
         Some(url) => {
-            let version = super::pg::Pg::new(url)
-                .and_then(|pg| pg.server_version())
-                .unwrap_or_else(|_| "?".into());
+            let version = super::pg::Pg::new(url).and_then(|pg| pg.server_version()).unwrap_or_else(|_| "?".into());
             format!("PostgreSQL {version} on this machine, fresh database per size")
         }
     }
@@ -130,13 +119,7 @@ mod tests {
     #[test]
     fn commands_that_fail_give_nothing() {
         assert_eq!(output_of(&mut Command::new("/nonexistent/roster")), None);
-        assert_eq!(
-            output_of(Command::new("sh").args(["-c", "echo hi; exit 0"])),
-            Some("hi".into())
-        );
-        assert_eq!(
-            output_of(Command::new("sh").args(["-c", "echo hi; exit 1"])),
-            None
-        );
+        assert_eq!(output_of(Command::new("sh").args(["-c", "echo hi; exit 0"])), Some("hi".into()));
+        assert_eq!(output_of(Command::new("sh").args(["-c", "echo hi; exit 1"])), None);
     }
 }

@@ -94,14 +94,10 @@ impl Row {
             thousands(self.users as f64),
             self.label.clone(),
             self.connections.map_or(String::new(), |c| c.to_string()),
-            num(self.rps, thousands),
+            num(self.rps, rate),
             num(self.p50_ms, |v| format!("{v:.3}")),
             num(self.p99_ms, |v| format!("{v:.3}")),
-            if self.rps.is_some() {
-                self.errors.to_string()
-            } else {
-                String::new()
-            },
+            if self.rps.is_some() { self.errors.to_string() } else { String::new() },
             cut(&self.result, 160),
         ]
     }
@@ -115,9 +111,16 @@ fn cut(text: &str, max: usize) -> String {
     }
 }
 
-const HEADERS: [&str; 8] = [
-    "Users", "Phase", "Conns", "Req/s", "p50 ms", "p99 ms", "Errors", "Result",
-];
+const HEADERS: [&str; 8] = ["Users", "Phase", "Conns", "Req/s", "p50 ms", "p99 ms", "Errors", "Result"];
+
+/// A request rate: `1,235` from 100 up, `12.3` below.
+fn rate(v: f64) -> String {
+    if v < 100.0 {
+        format!("{v:.1}")
+    } else {
+        thousands(v)
+    }
+}
 
 /// `1234567.8` as `1,234,568`.
 pub fn thousands(v: f64) -> String {
@@ -153,9 +156,7 @@ pub fn text_table(rows: &[Row]) -> String {
     };
     let head: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
     let mut out = line(&head);
-    out.push_str(&line(
-        &width.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
-    ));
+    out.push_str(&line(&width.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>()));
     for r in &cells {
         out.push_str(&line(r));
     }
@@ -170,15 +171,7 @@ pub fn markdown(machine: &Machine, settings: &[(String, String)], rows: &[Row]) 
     }
     out.push('\n');
     out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
-    let align: Vec<&str> = (0..HEADERS.len())
-        .map(|i| {
-            if matches!(i, 0 | 2..=6) {
-                "---:"
-            } else {
-                "---"
-            }
-        })
-        .collect();
+    let align: Vec<&str> = (0..HEADERS.len()).map(|i| if matches!(i, 0 | 2..=6) { "---:" } else { "---" }).collect();
     out.push_str(&format!("|{}|\n", align.join("|")));
     for r in rows {
         let cells: Vec<String> = r.cells().iter().map(|c| c.replace('|', "\\|")).collect();
@@ -205,35 +198,19 @@ mod tests {
     fn renders_table_json_and_markdown() {
         assert_eq!(thousands(1_234_567.8), "1,234,568");
         assert_eq!(thousands(999.0), "999");
+        assert_eq!((rate(1.14), rate(99.96), rate(1234.6)), ("1.1".into(), "100.0".into(), "1,235".into()));
         let t = text_table(&rows());
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 4);
-        assert!(
-            lines[2].starts_with("10,000  user.update (Bitrix24)"),
-            "{t}"
-        );
-        assert!(
-            lines[2].contains("1,234") && lines[2].contains("1.250"),
-            "{t}"
-        );
+        assert!(lines[2].starts_with("10,000  user.update (Bitrix24)"), "{t}");
+        assert!(lines[2].contains("1,234") && lines[2].contains("1.250"), "{t}");
         assert!(lines[3].ends_with("40.0 MiB"), "{t}");
         let j = rows()[0].to_json();
-        assert_eq!(
-            (j["rps"].as_f64(), j["errors"].as_u64()),
-            (Some(1234.4), Some(0))
-        );
+        assert_eq!((j["rps"].as_f64(), j["errors"].as_u64()), (Some(1234.4), Some(0)));
         assert!(rows()[1].to_json().get("errors").is_none());
-        let m = Machine {
-            nproc: 2,
-            cpu: "CPU".into(),
-            memory: "1.0 GiB".into(),
-            kernel: "6.1".into(),
-        };
+        let m = Machine { nproc: 2, cpu: "CPU".into(), memory: "1.0 GiB".into(), kernel: "6.1".into() };
         let md = markdown(&m, &[("duration".into(), "10 s".into())], &rows());
-        assert!(
-            md.starts_with("Machine: nproc 2, CPU, 1.0 GiB memory, Linux 6.1."),
-            "{md}"
-        );
+        assert!(md.starts_with("Machine: nproc 2, CPU, 1.0 GiB memory, Linux 6.1."), "{md}");
         assert!(md.contains("| 10,000 | peak RSS (VmHWM) |"), "{md}");
     }
 }

@@ -27,18 +27,13 @@ SELECT i, 'user' || i || '@example.com', 'user' || i || '@example.com', false, 1
 FROM generate_series($1::bigint, $2::bigint) AS s(i)";
 
 fn block_on<F: Future>(f: F) -> Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start a tokio runtime")?;
+    let rt =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start a tokio runtime")?;
     Ok(rt.block_on(f))
 }
 
 async fn connect(config: &Config) -> Result<Client> {
-    let (client, conn) = config
-        .connect(NoTls)
-        .await
-        .context("cannot connect to PostgreSQL")?;
+    let (client, conn) = config.connect(NoTls).await.context("cannot connect to PostgreSQL")?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -47,9 +42,7 @@ async fn connect(config: &Config) -> Result<Client> {
 
 /// Whether a table exists in the current schema.
 async fn has_table(client: &Client, table: &str) -> Result<bool> {
-    let row = client
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-        .await?;
+    let row = client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table]).await?;
     Ok(row.get(0))
 }
 
@@ -57,10 +50,7 @@ impl Pg {
     /// Checks the URL; refuses database names without "bench" (they get dropped).
     pub fn new(url: &str) -> Result<Pg> {
         let config: Config = url.parse().context("bad --database-url")?;
-        let name = config
-            .get_dbname()
-            .context("--database-url names no database")?
-            .to_string();
+        let name = config.get_dbname().context("--database-url names no database")?.to_string();
         let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !plain || !name.to_ascii_lowercase().contains("bench") {
             bail!(
@@ -68,11 +58,7 @@ impl Pg {
                  contain \"bench\" and only letters, digits and _ (e.g. roster_bench)"
             );
         }
-        Ok(Pg {
-            url: url.to_string(),
-            name,
-            config,
-        })
+        Ok(Pg { url: url.to_string(), name, config })
     }
 
     fn maintenance(&self) -> Config {
@@ -87,10 +73,8 @@ impl Pg {
         let name = &self.name;
         block_on(async move {
             let c = connect(&admin).await?;
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await?;
-            c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
+            c.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await?;
             Ok::<_, anyhow::Error>(())
         })?
         .with_context(|| format!("cannot recreate database {name}"))
@@ -101,8 +85,7 @@ impl Pg {
         let name = &self.name;
         block_on(async move {
             let c = connect(&admin).await?;
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await?;
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
             Ok::<_, anyhow::Error>(())
         })?
         .with_context(|| format!("cannot drop database {name}"))
@@ -178,11 +161,7 @@ mod tests {
         let mut config: Config = server.parse().unwrap();
         config.connect_timeout(std::time::Duration::from_secs(3));
         let name = format!("roster_bench_selftest_{}", std::process::id());
-        let pg = Pg {
-            url: String::new(),
-            name: name.clone(),
-            config: config.clone(),
-        };
+        let pg = Pg { url: String::new(), name: name.clone(), config: config.clone() };
         if let Err(e) = block_on(connect(&pg.maintenance())).unwrap() {
             if std::env::var("ROSTER_REQUIRE_PG").as_deref() == Ok("1") {
                 panic!("PostgreSQL not reachable at {server}: {e:#} (ROSTER_REQUIRE_PG=1)");
@@ -191,11 +170,7 @@ mod tests {
             return None;
         }
         config.dbname(&name);
-        Some(Pg {
-            url: String::new(),
-            name,
-            config,
-        })
+        Some(Pg { url: String::new(), name, config })
     }
 
     #[test]
@@ -205,9 +180,7 @@ mod tests {
         let config = pg.config.clone();
         block_on(async move {
             let c = connect(&config).await.unwrap();
-            c.batch_execute(include_str!("../../../roster-store/migrations/postgres/0001_init.sql"))
-                .await
-                .unwrap();
+            c.batch_execute(include_str!("../../../roster-store/migrations/postgres/0001_init.sql")).await.unwrap();
             c.batch_execute(
                 "INSERT INTO departments (name) VALUES ('Company'); \
                  INSERT INTO users (login, login_lc) VALUES ('Admin', 'admin'), ('guest', 'guest');",
@@ -220,42 +193,21 @@ mod tests {
         let config = pg.config.clone();
         let check = block_on(async move {
             let c = connect(&config).await.unwrap();
-            let row = c
-                .query_one(
-                    "SELECT login, name, last_name_lc, active FROM users WHERE id = 7",
-                    &[],
-                )
-                .await
-                .unwrap();
-            let depts: i64 = c
-                .query_one("SELECT count(*) FROM user_departments", &[])
-                .await
-                .unwrap()
-                .get(0);
+            let row =
+                c.query_one("SELECT login, name, last_name_lc, active FROM users WHERE id = 7", &[]).await.unwrap();
+            let depts: i64 = c.query_one("SELECT count(*) FROM user_departments", &[]).await.unwrap().get(0);
             let next: i64 = c
-                .query_one(
-                    "INSERT INTO users (login, login_lc) VALUES ('n', 'n') RETURNING id",
-                    &[],
-                )
+                .query_one("INSERT INTO users (login, login_lc) VALUES ('n', 'n') RETURNING id", &[])
                 .await
                 .unwrap()
                 .get(0);
-            let got: (String, String, String, bool) =
-                (row.get(0), row.get(1), row.get(2), row.get(3));
+            let got: (String, String, String, bool) = (row.get(0), row.get(1), row.get(2), row.get(3));
             (got, depts, next)
         });
         pg.drop_database().unwrap();
         assert_eq!(seeded.unwrap(), IdRange { first: 3, last: 7 });
         let (row, depts, next) = check.unwrap();
-        assert_eq!(
-            row,
-            (
-                "user7@example.com".into(),
-                "Name7".into(),
-                "last7".into(),
-                true
-            )
-        );
+        assert_eq!(row, ("user7@example.com".into(), "Name7".into(), "last7".into(), true));
         assert_eq!((depts, next), (5, 8));
     }
 

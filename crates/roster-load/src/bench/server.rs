@@ -16,11 +16,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use rustix::process::{kill_process, Pid, Signal};
 
-use super::http;
+use super::http::{self, NotReady};
 use super::Abort;
 
 /// How long a stopped server may take to exit before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a starting server may keep answering the probe with errors.
+const ERROR_ANSWERS: Duration = Duration::from_secs(10);
 
 /// What a server is started with.
 #[derive(Debug, Clone)]
@@ -79,9 +81,7 @@ impl Server {
         // Plain log lines, for the error messages that quote them.
         cmd.env("NO_COLOR", "1");
         let t0 = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {}", launch.bin.display()))?;
+        let mut child = cmd.spawn().with_context(|| format!("cannot start {}", launch.bin.display()))?;
         let stdout = child.stdout.take().context("no stdout pipe")?;
         let (tx, rx) = mpsc::channel();
         let drain = std::thread::spawn(move || {
@@ -96,17 +96,25 @@ impl Server {
             log: launch.log.clone(),
             drain: Some(drain),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            times: ReadyTimes {
-                listening: Duration::ZERO,
-                ready: Duration::ZERO,
-            },
+            times: ReadyTimes { listening: Duration::ZERO, ready: Duration::ZERO },
         };
         let deadline = t0 + launch.timeout;
         server.addr = server.await_listening(&rx, deadline, abort)?;
         let listening = t0.elapsed();
-        while let Err(why) = http::bitrix_ready(server.addr, &launch.webhook_code) {
+        let mut answered_since: Option<Instant> = None;
+        while let Err(not_ready) = http::bitrix_ready(server.addr, &launch.webhook_code) {
             server.check_running()?;
             abort.check()?;
+            let why = match not_ready {
+                NotReady::Answered(why) => {
+                    let since = *answered_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > ERROR_ANSWERS {
+                        bail!("{why} for {ERROR_ANSWERS:?}; server {}", log_tail(&launch.log));
+                    }
+                    why
+                }
+                NotReady::Silent(why) => why,
+            };
             if Instant::now() > deadline {
                 bail!(
                     "no successful webhook call within {:?}; last: {why}; server {}",
@@ -116,28 +124,17 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        server.times = ReadyTimes {
-            listening,
-            ready: t0.elapsed(),
-        };
+        server.times = ReadyTimes { listening, ready: t0.elapsed() };
         Ok(server)
     }
 
-    fn await_listening(
-        &mut self,
-        rx: &mpsc::Receiver<String>,
-        deadline: Instant,
-        abort: &Abort,
-    ) -> Result<SocketAddr> {
+    fn await_listening(&mut self, rx: &mpsc::Receiver<String>, deadline: Instant, abort: &Abort) -> Result<SocketAddr> {
         loop {
             abort.check()?;
             match rx.recv_timeout(Duration::from_millis(20)) {
                 Ok(line) => {
                     if let Some(rest) = line.strip_prefix("listening on http://") {
-                        return rest
-                            .trim()
-                            .parse()
-                            .with_context(|| format!("bad address in {line:?}"));
+                        return rest.trim().parse().with_context(|| format!("bad address in {line:?}"));
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -255,13 +252,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
         assert_eq!(log_tail(&path), "log is empty");
-        let lines = [
-            "t1 WARN a",
-            "t2 ERROR b",
-            "t3 WARN a",
-            "t4 WARN a",
-            "t5 INFO c",
-        ];
+        let lines = ["t1 WARN a", "t2 ERROR b", "t3 WARN a", "t4 WARN a", "t5 INFO c"];
         std::fs::write(&path, lines.join("\n")).unwrap();
         assert_eq!(log_tail(&path), "log ends: ERROR b | WARN a | INFO c");
     }

@@ -34,9 +34,7 @@ impl Drop for Cleanup<'_> {
 
 fn secret() -> String {
     let mut rng = rand::thread_rng();
-    (0..32)
-        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
-        .collect()
+    (0..32).map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect()
 }
 
 /// Runs every selected phase at `n` users, pushing rows as they are measured.
@@ -60,21 +58,15 @@ pub fn run_size(ctx: &Ctx, n: u64, rows: &mut Vec<Row>) -> Result<()> {
         ctx.progress(&row);
         rows.push(row);
     };
-    Server::start(&launch, &ctx.abort)
-        .context("first start (bootstrap) failed")?
-        .stop()?;
+    Server::start(&launch, &ctx.abort).context("first start (bootstrap) failed")?.stop()?;
     let t0 = Instant::now();
     let ids = db.seed(n, &ctx.abort)?;
     let seed_s = t0.elapsed().as_secs_f64();
     let mut row = Row::new(n, "seed", format!("seed users (direct {})", db.backend()));
     row.extra.insert("seconds".into(), seed_s.into());
-    push(row.with_result(
-        Status::Ok,
-        format!("{seed_s:.2} s, ids {}..={}", ids.first, ids.last),
-    ));
+    push(row.with_result(Status::Ok, format!("{seed_s:.2} s, ids {}..={}", ids.first, ids.last)));
 
-    let mut server =
-        Server::start(&launch, &ctx.abort).context("restart on the seeded database failed")?;
+    let mut server = Server::start(&launch, &ctx.abort).context("restart on the seeded database failed")?;
     if ctx.phases.contains(&Phase::Ready) {
         let t = server.times;
         let (listen_ms, ready_ms) = (t.listening.as_secs_f64() * 1e3, t.ready.as_secs_f64() * 1e3);
@@ -108,10 +100,7 @@ pub fn run_size(ctx: &Ctx, n: u64, rows: &mut Vec<Row>) -> Result<()> {
         };
         let (label, spec) = match phase {
             Phase::Ready | Phase::Memory => continue,
-            Phase::Get => (
-                "user.get FILTER EMAIL",
-                spec("bitrix24", "get", ctx.args.read_connections),
-            ),
+            Phase::Get => ("user.get FILTER EMAIL", spec("bitrix24", "get", ctx.args.read_connections)),
             Phase::Search => {
                 let mut s = spec("bitrix24", "search", ctx.args.read_connections);
                 s.find = Some("Name{id}");
@@ -130,17 +119,11 @@ pub fn run_size(ctx: &Ctx, n: u64, rows: &mut Vec<Row>) -> Result<()> {
                 let session = match face {
                     Ok(ZabbixFace::Session(s)) => s.as_str(),
                     Ok(ZabbixFace::Absent(why)) => {
-                        push(
-                            Row::new(n, phase.name(), label)
-                                .with_result(Status::Skipped, format!("skipped: {why}")),
-                        );
+                        push(Row::new(n, phase.name(), label).with_result(Status::Skipped, format!("skipped: {why}")));
                         continue;
                     }
                     Err(e) => {
-                        push(
-                            Row::new(n, phase.name(), label)
-                                .with_result(Status::Failed, format!("failed: {e}")),
-                        );
+                        push(Row::new(n, phase.name(), label).with_result(Status::Failed, format!("failed: {e}")));
                         continue;
                     }
                 };
@@ -156,8 +139,7 @@ pub fn run_size(ctx: &Ctx, n: u64, rows: &mut Vec<Row>) -> Result<()> {
             Ok(numbers) => load_row(n, phase, label, &spec, &numbers),
             Err(e) => {
                 ctx.abort.check()?;
-                Row::new(n, phase.name(), label)
-                    .with_result(Status::Failed, format!("failed: {e:#}"))
+                Row::new(n, phase.name(), label).with_result(Status::Failed, format!("failed: {e:#}"))
             }
         };
         push(row);
@@ -192,19 +174,12 @@ fn load_row(n: u64, phase: Phase, label: &str, spec: &LoadSpec, x: &LoadNumbers)
         row.extra.insert("updates".into(), total.into());
         row.extra.insert("wall_s".into(), wall.into());
         row.extra.insert("updates_per_s".into(), ups.into());
-        result = format!(
-            "{} updates in {wall:.2} s ({} updates/s)",
-            thousands(total as f64),
-            thousands(ups)
-        );
+        result = format!("{} updates in {wall:.2} s ({} updates/s)", thousands(total as f64), thousands(ups));
     }
     if x.errors > 0 {
         let first = x.samples.first().map_or("", String::as_str);
-        row.extra
-            .insert("error_samples".into(), Value::from(x.samples.clone()));
-        result = format!("{result} {} errors, e.g. {first}", x.errors)
-            .trim()
-            .to_string();
+        row.extra.insert("error_samples".into(), Value::from(x.samples.clone()));
+        result = format!("{result} {} errors, e.g. {first}", x.errors).trim().to_string();
         row.status = Status::Failed;
     }
     row.result = result;

@@ -51,18 +51,14 @@ fn run(args: bench::cli::Args) -> Result<bool> {
             if e.is::<Interrupted>() || ctx.abort.is_set() {
                 return Err(Interrupted.into());
             }
-            let row = Row::new(n, "size", "run at this size")
-                .with_result(Status::Failed, format!("failed: {e:#}"));
+            let row = Row::new(n, "size", "run at this size").with_result(Status::Failed, format!("failed: {e:#}"));
             ctx.progress(&row);
             rows.push(row);
         }
     }
     println!("{}", output::text_table(&rows));
     if let Some(path) = &ctx.args.json {
-        let settings: Map<String, Value> = settings
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-            .collect();
+        let settings: Map<String, Value> = settings.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
         let doc = json!({
             "machine": machine.to_json(),
             "settings": settings,

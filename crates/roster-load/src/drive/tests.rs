@@ -21,11 +21,7 @@ async fn fake_server(status: &'static str, body: &'static str) -> (u16, Arc<Atom
 
 /// Like [`fake_server`]; with `close` it answers `connection: close` and
 /// hangs up after every response.
-async fn fake_server_with(
-    status: &'static str,
-    body: &'static str,
-    close: bool,
-) -> (u16, Arc<AtomicU64>) {
+async fn fake_server_with(status: &'static str, body: &'static str, close: bool) -> (u16, Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(AtomicU64::new(0));
@@ -51,10 +47,8 @@ async fn serve(mut sock: TcpStream, status: &str, body: &str, close: bool, seen:
         // Serve every complete request already buffered.
         while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map_or(0, |v| v.trim().parse().unwrap());
+            let len: usize =
+                head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
             if buf.len() < end + 4 + len {
                 break;
             }
@@ -91,9 +85,7 @@ fn config(port: u16, face: Face, scenario: Scenario, total: Option<u64>) -> Conf
 #[tokio::test]
 async fn update_runs_without_errors() {
     let (port, seen) = fake_server("200 OK", r#"{"result":true,"time":{}}"#).await;
-    let r = run(config(port, Face::Bitrix24, Scenario::Update, None))
-        .await
-        .unwrap();
+    let r = run(config(port, Face::Bitrix24, Scenario::Update, None)).await.unwrap();
     assert!(r.ok > 0, "no requests completed");
     assert_eq!(r.errors, 0, "{:?}", r.error_samples);
     assert_eq!(r.latencies_ns.len() as u64, r.ok);
@@ -106,9 +98,7 @@ async fn update_runs_without_errors() {
 #[tokio::test]
 async fn zabbix_get_runs_without_errors() {
     let (port, _) = fake_server("200 OK", r#"{"jsonrpc":"2.0","result":[],"id":1}"#).await;
-    let r = run(config(port, Face::Zabbix, Scenario::Get, None))
-        .await
-        .unwrap();
+    let r = run(config(port, Face::Zabbix, Scenario::Get, None)).await.unwrap();
     assert!(r.ok > 0);
     assert_eq!(r.errors, 0, "{:?}", r.error_samples);
 }
@@ -130,9 +120,7 @@ async fn batch_total_sends_exact_calls() {
 #[tokio::test]
 async fn errors_are_counted_and_sampled() {
     let (port, _) = fake_server("400 Bad Request", r#"{"error":"INVALID"}"#).await;
-    let r = run(config(port, Face::Bitrix24, Scenario::Update, None))
-        .await
-        .unwrap();
+    let r = run(config(port, Face::Bitrix24, Scenario::Update, None)).await.unwrap();
     assert_eq!(r.ok, 0);
     assert!(r.errors > 0);
     assert_eq!(r.error_samples, [r#"HTTP 400: {"error":"INVALID"}"#]);
@@ -141,9 +129,7 @@ async fn errors_are_counted_and_sampled() {
 #[tokio::test]
 async fn server_closing_connections_is_not_an_error() {
     let (port, _) = fake_server_with("200 OK", r#"{"result":true}"#, true).await;
-    let r = run(config(port, Face::Bitrix24, Scenario::Update, None))
-        .await
-        .unwrap();
+    let r = run(config(port, Face::Bitrix24, Scenario::Update, None)).await.unwrap();
     assert!(r.ok > 0);
     assert_eq!(r.errors, 0, "{:?}", r.error_samples);
 }
@@ -153,8 +139,6 @@ async fn refused_connection_is_an_error() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let err = run(config(port, Face::Bitrix24, Scenario::Update, None))
-        .await
-        .unwrap_err();
+    let err = run(config(port, Face::Bitrix24, Scenario::Update, None)).await.unwrap_err();
     assert!(format!("{err:#}").contains("cannot connect"), "{err:#}");
 }

@@ -20,24 +20,15 @@ pub const JSON_TYPE: &str = "application/json; charset=utf-8";
 pub const FORM_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// The eight keys of the `time` object (spec 1.5).
-pub const TIME_KEYS: [&str; 8] = [
-    "start",
-    "finish",
-    "duration",
-    "processing",
-    "date_start",
-    "date_finish",
-    "operating",
-    "operating_reset_at",
-];
+pub const TIME_KEYS: [&str; 8] =
+    ["start", "finish", "duration", "processing", "date_start", "date_finish", "operating", "operating_reset_at"];
 
 /// A 1x1 transparent PNG.
 pub const TINY_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
-    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
-    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
-    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d,
+    0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 /// Settings a test may vary; the rest of `ServeConfig` is fixed.
@@ -50,11 +41,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            bootstrap_webhook: BOOT_CODE.into(),
-            admin_password: ADMIN_PASSWORD.into(),
-            max_body: 1024 * 1024,
-        }
+        Options { bootstrap_webhook: BOOT_CODE.into(), admin_password: ADMIN_PASSWORD.into(), max_body: 1024 * 1024 }
     }
 }
 
@@ -106,9 +93,7 @@ pub async fn start_in(dir: &Path, opts: Options) -> Server {
 fn config(dir: &Path, opts: Options) -> ServeConfig {
     ServeConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        database: DatabaseArgs {
-            database_url: format!("sqlite://{}", dir.join("r.db").display()),
-        },
+        database: DatabaseArgs { database_url: test_database_url(dir, "r.db") },
         admin_password: Some(opts.admin_password),
         bootstrap_webhook: Some(opts.bootstrap_webhook),
         max_body: opts.max_body,
@@ -119,9 +104,7 @@ fn config(dir: &Path, opts: Options) -> ServeConfig {
 /// Prepares `cfg` and serves it on 127.0.0.1:0 until [`Server::stop`] (or the test ends).
 async fn launch(cfg: ServeConfig, dir: &Path) -> Server {
     let prepared = roster_server::prepare(&cfg).await.expect("prepare");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(roster_server::run(listener, prepared.app, async move {
@@ -133,10 +116,7 @@ async fn launch(cfg: ServeConfig, dir: &Path) -> Server {
         base,
         db_url: cfg.database.database_url.clone(),
         db_path: dir.join("r.db"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("client"),
+        client: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client"),
         stop: Some(tx),
         task: Some(task),
         _dir: None,
@@ -155,10 +135,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 
     pub fn text(&self) -> String {
@@ -169,50 +146,27 @@ impl Reply {
     pub fn ok(&self) -> &Value {
         assert_eq!(self.status, 200, "expected success, got: {}", self.text());
         assert_eq!(self.header("content-type"), JSON_TYPE);
-        assert!(
-            self.json.get("error").is_none(),
-            "unexpected error: {}",
-            self.text()
-        );
+        assert!(self.json.get("error").is_none(), "unexpected error: {}", self.text());
         assert_time(&self.json["time"]);
-        self.json
-            .get("result")
-            .unwrap_or_else(|| panic!("no result in {}", self.text()))
+        self.json.get("result").unwrap_or_else(|| panic!("no result in {}", self.text()))
     }
 
     /// Asserts a portal error: status, code, description (when given), JSON, no `time`.
     pub fn err(&self, status: u16, code: &str, description: Option<&str>) -> &Value {
-        assert_eq!(
-            self.status,
-            status,
-            "unexpected status, body: {}",
-            self.text()
-        );
-        assert_eq!(
-            self.header("content-type"),
-            JSON_TYPE,
-            "body: {}",
-            self.text()
-        );
+        assert_eq!(self.status, status, "unexpected status, body: {}", self.text());
+        assert_eq!(self.header("content-type"), JSON_TYPE, "body: {}", self.text());
         assert_eq!(self.json["error"], code, "body: {}", self.text());
         if let Some(d) = description {
             assert_eq!(self.json["error_description"], d, "body: {}", self.text());
         }
-        assert!(
-            self.json.get("time").is_none(),
-            "an error carries no time: {}",
-            self.text()
-        );
+        assert!(self.json.get("time").is_none(), "an error carries no time: {}", self.text());
         &self.json
     }
 
     /// Exactly `{"error":"ERROR_CORE","error_description":"access_denied"}` with HTTP 400.
     pub fn denied(&self) {
         self.err(400, "ERROR_CORE", Some("access_denied"));
-        assert_eq!(
-            self.json,
-            json!({"error": "ERROR_CORE", "error_description": "access_denied"})
-        );
+        assert_eq!(self.json, json!({"error": "ERROR_CORE", "error_description": "access_denied"}));
     }
 
     /// `ERROR_ARGUMENT` with HTTP 400, its description and `argument`.
@@ -231,27 +185,18 @@ pub fn ids_of(list: &Value) -> Vec<i64> {
     list.as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))
         .iter()
-        .map(|u| {
-            u["ID"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_else(|| panic!("bad ID in {u}"))
-        })
+        .map(|u| u["ID"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad ID in {u}")))
         .collect()
 }
 
 pub fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Whether `s` looks like `date('c')`: `YYYY-MM-DDTHH:MM:SS+00:00`.
 pub fn is_iso(s: &str) -> bool {
     let b = s.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
     b.len() == 25
         && digits(0..4)
         && b[4] == b'-'
@@ -272,9 +217,7 @@ pub fn is_iso(s: &str) -> bool {
 
 /// Checks the eight `time` keys and their types (spec 1.5).
 pub fn assert_time(time: &Value) {
-    let obj = time
-        .as_object()
-        .unwrap_or_else(|| panic!("time is not an object: {time}"));
+    let obj = time.as_object().unwrap_or_else(|| panic!("time is not an object: {time}"));
     for key in TIME_KEYS {
         assert!(obj.contains_key(key), "time lacks {key}: {time}");
     }
@@ -288,18 +231,11 @@ pub fn assert_time(time: &Value) {
     let start = time["start"].as_f64().unwrap_or_default();
     let finish = time["finish"].as_f64().unwrap_or_default();
     assert!(finish >= start, "finish before start: {time}");
-    assert!(
-        (start - now_unix() as f64).abs() < 60.0,
-        "start is not now: {time}"
-    );
-    let reset = time["operating_reset_at"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("operating_reset_at not an integer: {time}"));
+    assert!((start - now_unix() as f64).abs() < 60.0, "start is not now: {time}");
+    let reset =
+        time["operating_reset_at"].as_i64().unwrap_or_else(|| panic!("operating_reset_at not an integer: {time}"));
     let expected = now_unix() + 600;
-    assert!(
-        (reset - expected).abs() <= 15,
-        "operating_reset_at {reset} is not about now+600 ({expected})"
-    );
+    assert!((reset - expected).abs() <= 15, "operating_reset_at {reset} is not about now+600 ({expected})");
 }
 
 /// Standard base64, as `[name, base64]` uploads take it.
@@ -362,9 +298,7 @@ impl Server {
         // Idle pooled connections would otherwise delay the graceful shutdown.
         self.client = reqwest::Client::new();
         if let Some(task) = self.task.take() {
-            let ended = tokio::time::timeout(Duration::from_secs(10), task)
-                .await
-                .expect("server did not stop");
+            let ended = tokio::time::timeout(Duration::from_secs(10), task).await.expect("server did not stop");
             ended.expect("server task panicked").expect("server failed");
         }
     }
@@ -376,12 +310,7 @@ impl Server {
     /// Sends a request and reads the answer; any 5xx fails the test.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
         let reply = self.send_unchecked(req).await;
-        assert!(
-            reply.status < 500,
-            "server answered {}: {}",
-            reply.status,
-            reply.text()
-        );
+        assert!(reply.status < 500, "server answered {}: {}", reply.status, reply.text());
         reply
     }
 
@@ -392,12 +321,7 @@ impl Server {
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.expect("read body").to_vec();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            bytes,
-            json,
-        }
+        Reply { status, headers, bytes, json }
     }
 
     pub async fn get(&self, url: &str) -> Reply {
@@ -407,13 +331,7 @@ impl Server {
     /// POSTs raw bytes with a content type.
     pub async fn post_raw(&self, url: &str, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
         let body: Vec<u8> = body.into();
-        self.send(
-            self.client
-                .post(url)
-                .header("content-type", content_type)
-                .body(body),
-        )
-        .await
+        self.send(self.client.post(url).header("content-type", content_type).body(body)).await
     }
 
     pub async fn post_form(&self, url: &str, body: &str) -> Reply {
@@ -438,35 +356,18 @@ impl Server {
     pub async fn add_user(&self, email: &str, extra: Value) -> i64 {
         let params = merged(json!({"EMAIL": email, "UF_DEPARTMENT": 1}), &extra);
         let reply = self.call("user.add", params).await;
-        reply
-            .ok()
-            .as_i64()
-            .unwrap_or_else(|| panic!("user.add gave no integer id: {}", reply.text()))
+        reply.ok().as_i64().unwrap_or_else(|| panic!("user.add gave no integer id: {}", reply.text()))
     }
 
     /// Adds many users through `batch` (50 per call); `specs` are `user.add` parameter objects.
     pub async fn add_users(&self, specs: &[Value]) -> Vec<i64> {
         let mut ids = Vec::with_capacity(specs.len());
         for chunk in specs.chunks(50) {
-            let cmd: Vec<String> = chunk
-                .iter()
-                .map(|p| format!("user.add?{}", query_of(p)))
-                .collect();
+            let cmd: Vec<String> = chunk.iter().map(|p| format!("user.add?{}", query_of(p))).collect();
             let reply = self.call("batch", json!({"halt": 1, "cmd": cmd})).await;
             let res = reply.ok();
-            assert_eq!(
-                res["result_error"],
-                json!([]),
-                "batch user.add failed: {}",
-                reply.text()
-            );
-            ids.extend(
-                res["result"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_i64),
-            );
+            assert_eq!(res["result_error"], json!([]), "batch user.add failed: {}", reply.text());
+            ids.extend(res["result"].as_array().into_iter().flatten().filter_map(Value::as_i64));
         }
         assert_eq!(ids.len(), specs.len());
         ids
@@ -474,9 +375,7 @@ impl Server {
 
     /// One user as the administrator sees it through `user.get` (ADMIN_MODE, all fields).
     pub async fn user(&self, id: i64) -> Value {
-        let reply = self
-            .call("user.get", json!({"ID": id, "ADMIN_MODE": "Y"}))
-            .await;
+        let reply = self.call("user.get", json!({"ID": id, "ADMIN_MODE": "Y"})).await;
         let list = reply.ok().as_array().cloned().unwrap_or_default();
         assert_eq!(list.len(), 1, "user {id} not found: {}", reply.text());
         list[0].clone()
@@ -502,9 +401,7 @@ impl Server {
         let dir = Directory::new(roster_store::open(&self.db_url).expect("open store"));
         let id = UserId::new(user).expect("user id");
         let scopes = Scopes::parse(scopes).expect("scopes");
-        dir.add_webhook(id, scopes, Some(code.clone()))
-            .await
-            .expect("add webhook");
+        dir.add_webhook(id, scopes, Some(code.clone())).await.expect("add webhook");
         format!("{}/rest/{user}/{code}/", self.base)
     }
 
@@ -526,9 +423,7 @@ pub async fn start_limited(edit: impl FnOnce(&mut ServeConfig)) -> Server {
     let mut cfg = config(dir.path(), Options::default());
     edit(&mut cfg);
     let prepared = roster_server::prepare(&cfg).await.expect("prepare");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("local addr"));
     let (tx, rx) = oneshot::channel::<()>();
     let db_url = cfg.database.database_url.clone();
@@ -543,10 +438,7 @@ pub async fn start_limited(edit: impl FnOnce(&mut ServeConfig)) -> Server {
         base,
         db_url,
         db_path: dir.path().join("r.db"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("client"),
+        client: reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client"),
         stop: Some(tx),
         task: Some(task),
         _dir: Some(dir),
@@ -555,9 +447,7 @@ pub async fn start_limited(edit: impl FnOnce(&mut ServeConfig)) -> Server {
 
 /// The `host:port` of a base URL such as `http://127.0.0.1:PORT`.
 pub fn addr_of(base: &str) -> String {
-    base.trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned()
+    base.trim_start_matches("http://").trim_end_matches('/').to_owned()
 }
 
 /// Writes `request` on a fresh TCP connection (as much as the server takes: it may answer
@@ -566,9 +456,7 @@ pub fn addr_of(base: &str) -> String {
 /// send: raw bytes in the path, broken framing.
 pub async fn raw_exchange(base: &str, request: &[u8]) -> (Option<u16>, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut conn = tokio::net::TcpStream::connect(addr_of(base))
-        .await
-        .expect("connect");
+    let mut conn = tokio::net::TcpStream::connect(addr_of(base)).await.expect("connect");
     let _ = conn.write_all(request).await;
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut answer));
@@ -579,15 +467,8 @@ pub async fn raw_exchange(base: &str, request: &[u8]) -> (Option<u16>, Vec<u8>) 
 /// The status and body of a raw HTTP/1.1 answer (`Content-Length` framing, or to the end).
 pub fn parse_raw_answer(answer: &[u8]) -> (Option<u16>, Vec<u8>) {
     let text = String::from_utf8_lossy(answer);
-    let status = text
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok());
-    let body = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|at| answer[at + 4..].to_vec())
-        .unwrap_or_default();
+    let status = text.strip_prefix("HTTP/1.1 ").and_then(|rest| rest.get(..3)).and_then(|code| code.parse().ok());
+    let body = answer.windows(4).position(|w| w == b"\r\n\r\n").map(|at| answer[at + 4..].to_vec()).unwrap_or_default();
     (status, body)
 }
 
@@ -603,10 +484,7 @@ pub async fn app_tokens(
     let scopes = Scopes::parse(scopes).expect("scopes");
     let (app, secret) = dir.add_app("reliability", scopes, None).await.expect("add app");
     let id = UserId::new(user).expect("user id");
-    let tokens = dir
-        .issue_tokens(&app.client_id, id, Some(ttl))
-        .await
-        .expect("issue tokens");
+    let tokens = dir.issue_tokens(&app.client_id, id, Some(ttl)).await.expect("issue tokens");
     (app, secret, tokens)
 }
 
@@ -621,10 +499,7 @@ impl Server {
     pub async fn zabbix_raw(&self, body: impl Into<Vec<u8>>) -> Reply {
         let body: Vec<u8> = body.into();
         self.send_unchecked(
-            self.client
-                .post(self.zabbix_url())
-                .header("content-type", "application/json-rpc")
-                .body(body),
+            self.client.post(self.zabbix_url()).header("content-type", "application/json-rpc").body(body),
         )
         .await
     }
@@ -641,35 +516,86 @@ impl Server {
     /// The `result` of a Zabbix call that must succeed.
     pub async fn zabbix_ok(&self, method: &str, params: Value, auth: Option<&str>) -> Value {
         let r = self.zabbix(method, params, auth).await;
-        assert!(
-            r.status == 200 && r.json.get("result").is_some(),
-            "{method} failed: {}",
-            r.text()
-        );
+        assert!(r.status == 200 && r.json.get("result").is_some(), "{method} failed: {}", r.text());
         r.json["result"].clone()
     }
 
     /// `user.login`: the session id.
     pub async fn zabbix_login(&self, username: &str, password: &str) -> String {
-        let sid = self
-            .zabbix_ok(
-                "user.login",
-                json!({"username": username, "password": password}),
-                None,
-            )
-            .await;
+        let sid = self.zabbix_ok("user.login", json!({"username": username, "password": password}), None).await;
         sid.as_str().expect("session id").to_owned()
     }
 
     /// Creates a Zabbix user (as the administrator `admin_sid`) with `roleid` and groups;
     /// returns its id.
-    pub async fn zabbix_user(&self, admin_sid: &str, username: &str, password: &str, roleid: &str, groups: &[&str]) -> i64 {
+    pub async fn zabbix_user(
+        &self,
+        admin_sid: &str,
+        username: &str,
+        password: &str,
+        roleid: &str,
+        groups: &[&str],
+    ) -> i64 {
         let usrgrps: Vec<Value> = groups.iter().map(|g| json!({"usrgrpid": g})).collect();
         let params = json!({"username": username, "passwd": password, "roleid": roleid, "usrgrps": usrgrps});
         let r = self.zabbix_ok("user.create", params, Some(admin_sid)).await;
-        r["userids"][0]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("user.create gave no id: {r}"))
+        r["userids"][0].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("user.create gave no id: {r}"))
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The backend of test servers: SQLite by default, PostgreSQL with ROSTER_TEST_BACKEND=postgres.
+
+/// The database URL of a test server in `dir`: `sqlite://dir/FILE` by default; with
+/// `ROSTER_TEST_BACKEND=postgres`, a fresh database on the server of `ROSTER_TEST_PG_URL`
+/// (default `postgres://postgres@127.0.0.1:5432/postgres`), made once per `dir` (a restart
+/// in the same `dir` finds it again) and dropped by a later call once `dir` is gone.
+pub fn test_database_url(dir: &Path, file: &str) -> String {
+    if std::env::var("ROSTER_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return format!("sqlite://{}", dir.join(file).display());
+    }
+    let marker = dir.join("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return url;
+    }
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let server =
+        std::env::var("ROSTER_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("roster_e2e_{}_{n}", std::process::id());
+    let owner = dir.display().to_string().replace('\'', "''");
+    let url = match server.rsplit_once('/') {
+        Some((base, db)) if !base.ends_with('/') => match db.split_once('?') {
+            Some((_, options)) => format!("{base}/{name}?{options}"),
+            None => format!("{base}/{name}"),
+        },
+        _ => format!("{}/{name}", server.trim_end_matches('/')),
+    };
+    // On a thread of its own: callers are inside a runtime, and this must finish first.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let (admin, conn) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("ROSTER_TEST_BACKEND=postgres, but {server} is not reachable: {e}"));
+            tokio::spawn(conn);
+            // Databases of earlier test servers whose directory is gone (their test ended).
+            let sql = "SELECT datname::text, coalesce(shobj_description(oid, 'pg_database'), '') \
+                       FROM pg_database WHERE datname LIKE 'roster_e2e_%'";
+            for row in admin.query(sql, &[]).await.expect("list test databases") {
+                let (old, owner): (String, String) = (row.get(0), row.get(1));
+                if !owner.is_empty() && !Path::new(&owner).exists() {
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)")).await;
+                }
+            }
+            // Names are made here from digits; CREATE DATABASE takes no parameters.
+            admin.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE");
+            let comment = format!("COMMENT ON DATABASE {name} IS '{owner}'");
+            admin.batch_execute(&comment).await.expect("COMMENT ON DATABASE");
+        })
+    })
+    .join()
+    .expect("make the test database");
+    std::fs::write(&marker, &url).expect("remember the test database");
+    url
 }

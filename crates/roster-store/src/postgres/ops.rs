@@ -1,266 +1,119 @@
-//! The `Store` operations of `PgStore`: users, files, departments, webhooks. Reads run on
-//! a pooled connection outside any transaction; each write runs in its own transaction,
-//! with the same checks, in the same order, as `SqliteStore` (so the same errors win).
+//! Users, files, departments and webhooks on PostgreSQL, called by the `Store` impl in
+//! `store.rs`. Reads run on a pooled connection outside any transaction; each write runs in
+//! its own transaction, with the same checks, in the same order, as `SqliteStore` (so the
+//! same errors win). Custom values and events of a user write join its transaction.
 
-use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use roster_core::credentials::{generate_secret, NewWebhook, Scopes, Webhook};
 use roster_core::query::{UserPage, UserQuery};
-use roster_core::store::{unsupported, Bootstrap, FileRef, StoredFile};
+use roster_core::store::{Bootstrap, FileRef, StoredFile};
 use roster_core::{
-    AttrKind, Change, Department, DepartmentId, DepartmentPatch, DepartmentQuery, FileId,
-    FileUpload, NewDepartment, NewUser, Store, StoreError, StoreResult, User, UserId, UserPatch,
-    Value, WebhookId,
+    AttrKind, Change, Department, DepartmentId, DepartmentPatch, DepartmentQuery, FileId, FileUpload, NewDepartment,
+    NewUser, StoreError, StoreResult, User, UserId, UserPatch, Value, WebhookId,
 };
-use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::sql::{col, compile, order_by, refs, user_columns, user_from_row, Binds, Param};
-use super::{backend, exists, PgStore, BOOTSTRAP_LOCK};
-
-type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+use super::{audit, backend, events, execute, exists, new_id, now, number, query, userfields, Ready, BOOTSTRAP_LOCK};
 
 const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = $1";
 const DEPARTMENT_EXISTS: &str = "SELECT 1 FROM departments WHERE id = $1";
-const SELECT_WEBHOOKS: &str = "SELECT id, user_id, scopes, code_hash, created FROM webhooks";
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-/// Runs a statement through the connection's statement cache.
-async fn query<C: GenericClient>(c: &C, sql: &str, params: Params<'_>) -> StoreResult<Vec<Row>> {
-    let stmt = c.prepare_cached(sql).await.map_err(backend)?;
-    c.query(&stmt, params).await.map_err(backend)
-}
-
-async fn execute<C: GenericClient>(c: &C, sql: &str, params: Params<'_>) -> StoreResult<u64> {
-    let stmt = c.prepare_cached(sql).await.map_err(backend)?;
-    c.execute(&stmt, params).await.map_err(backend)
-}
-
-/// The number in the first column of the first row (`count(*)`, `... RETURNING id`).
-async fn number<C: GenericClient>(c: &C, sql: &str, params: Params<'_>) -> StoreResult<i64> {
-    let rows = query(c, sql, params).await?;
-    let row = rows
-        .first()
-        .ok_or_else(|| StoreError::Backend(format!("no row from {sql}")))?;
-    col(row, 0)
-}
-
-fn new_id<T>(make: fn(i64) -> Option<T>, raw: i64) -> StoreResult<T> {
-    make(raw).ok_or_else(|| StoreError::Backend(format!("bad id {raw}")))
-}
+pub(crate) const SELECT_WEBHOOKS: &str = "SELECT id, user_id, scopes, code_hash, created FROM webhooks";
 
 fn int_or_null(v: Option<i64>) -> Param {
     v.map_or(Param::Null, Param::Int)
 }
 
-#[async_trait]
-impl Store for PgStore {
-    async fn bootstrap(&self, data: Bootstrap) -> StoreResult<bool> {
-        self.write(move |tx| Box::pin(bootstrap(tx, data))).await
-    }
-
-    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
-        let (c, _) = self.client().await?;
-        load_user(&c, id).await
-    }
-
-    async fn password_of(&self, login: &str) -> StoreResult<Option<(UserId, Option<String>)>> {
-        let (c, _) = self.client().await?;
-        let sql = "SELECT id, password_hash FROM users WHERE login_lc = $1";
-        let rows = query(&c, sql, &[&login.to_lowercase()]).await?;
-        let Some(r) = rows.first() else {
-            return Ok(None);
-        };
-        let hash: Option<String> = col(r, 1)?;
-        Ok(UserId::new(col(r, 0)?).map(|id| (id, hash)))
-    }
-
-    async fn find_users(&self, q: &UserQuery) -> StoreResult<UserPage> {
-        let (c, ready) = self.client().await?;
-        let mut w = compile(&q.filter, ready.fold);
-        let count_sql = format!("SELECT count(*) FROM users WHERE {}", w.sql);
-        let count_params = w.binds.0.clone();
-        let limit = w
-            .binds
-            .bind(Param::Int(q.limit.min(i64::MAX as u64) as i64));
-        let offset = w
-            .binds
-            .bind(Param::Int(q.offset.min(i64::MAX as u64) as i64));
-        let (cols, order) = (user_columns(), order_by(&q.order));
-        let sql = format!(
-            "SELECT {cols} FROM users WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-            w.sql
-        );
-        let rows = query(&c, &sql, &refs(&w.binds.0)).await?;
-        let mut users = rows
-            .iter()
-            .map(user_from_row)
-            .collect::<StoreResult<Vec<User>>>()?;
-        let ids: Vec<i64> = users.iter().map(|u| u.id.get()).collect();
-        for (uid, dept) in departments_of(&c, &ids).await? {
-            if let Some(u) = users.iter_mut().find(|u| u.id.get() == uid) {
-                u.departments.push(dept);
-            }
+pub(crate) async fn find_users<C: GenericClient>(c: &C, ready: Ready, q: &UserQuery) -> StoreResult<UserPage> {
+    let mut w = compile(&q.filter, ready.fold);
+    let count_sql = format!("SELECT count(*) FROM users WHERE {}", w.sql);
+    let count_params = w.binds.0.clone();
+    let limit = w.binds.bind(Param::Int(q.limit.min(i64::MAX as u64) as i64));
+    let offset = w.binds.bind(Param::Int(q.offset.min(i64::MAX as u64) as i64));
+    let (cols, order) = (user_columns(), order_by(&q.order));
+    let sql = format!("SELECT {cols} FROM users WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}", w.sql);
+    let rows = query(c, &sql, &refs(&w.binds.0)).await?;
+    let mut users = rows.iter().map(user_from_row).collect::<StoreResult<Vec<User>>>()?;
+    let ids: Vec<i64> = users.iter().map(|u| u.id.get()).collect();
+    for (uid, dept) in departments_of(c, &ids).await? {
+        if let Some(u) = users.iter_mut().find(|u| u.id.get() == uid) {
+            u.departments.push(dept);
         }
-        let total = match q.count_total {
-            true => Some(number(&c, &count_sql, &refs(&count_params)).await? as u64),
-            false => None,
-        };
-        Ok(UserPage {
-            items: users,
-            total,
-        })
     }
-
-    async fn create_user(&self, user: NewUser) -> StoreResult<UserId> {
-        self.write(move |tx| Box::pin(insert_user(tx, user))).await
+    let mut custom = userfields::load_values(c, &ids).await?;
+    for u in &mut users {
+        u.custom = custom.remove(&u.id.get()).unwrap_or_default();
     }
+    let total = match q.count_total {
+        true => Some(number(c, &count_sql, &refs(&count_params)).await? as u64),
+        false => None,
+    };
+    Ok(UserPage { items: users, total })
+}
 
-    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<()> {
-        self.write(move |tx| Box::pin(apply_patch(tx, id, patch, true)))
-            .await
+pub(crate) async fn file<C: GenericClient>(c: &C, id: FileId) -> StoreResult<Option<StoredFile>> {
+    let sql = "SELECT name, content_type, key, data FROM files WHERE id = $1";
+    let rows = query(c, sql, &[&id.get()]).await?;
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let (name, content_type, key, data) = (col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?);
+    Ok(Some(StoredFile { id, name, content_type, key, data }))
+}
+
+pub(crate) async fn file_refs<C: GenericClient>(c: &C, ids: Vec<FileId>) -> StoreResult<Vec<FileRef>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-
-    async fn update_users(
-        &self,
-        patches: Vec<(UserId, UserPatch)>,
-    ) -> StoreResult<Vec<StoreResult<()>>> {
-        self.write(move |tx| Box::pin(update_users(tx, patches)))
-            .await
+    let mut b = Binds::default();
+    let list = b.list(ids.iter().map(|i| Param::Int(i.get())));
+    let sql = format!("SELECT id, name, key FROM files WHERE id IN ({list}) ORDER BY id");
+    let mut out = Vec::new();
+    for r in query(c, &sql, &refs(&b.0)).await? {
+        if let Some(id) = FileId::new(col(&r, 0)?) {
+            out.push(FileRef { id, name: col(&r, 1)?, key: col(&r, 2)? });
+        }
     }
+    Ok(out)
+}
 
-    async fn file(&self, id: FileId) -> StoreResult<Option<StoredFile>> {
-        let (c, _) = self.client().await?;
-        let sql = "SELECT name, content_type, key, data FROM files WHERE id = $1";
-        let rows = query(&c, sql, &[&id.get()]).await?;
-        let Some(r) = rows.first() else {
-            return Ok(None);
-        };
-        let (name, content_type, key, data) = (col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?);
-        Ok(Some(StoredFile {
-            id,
-            name,
-            content_type,
-            key,
-            data,
-        }))
-    }
-
-    async fn file_refs(&self, ids: Vec<FileId>) -> StoreResult<Vec<FileRef>> {
+pub(crate) async fn departments<C: GenericClient>(
+    c: &C,
+    ready: Ready,
+    q: &DepartmentQuery,
+) -> StoreResult<Vec<Department>> {
+    let mut b = Binds::default();
+    let mut conds = Vec::new();
+    if let Some(ids) = &q.id {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let (c, _) = self.client().await?;
-        let mut b = Binds::default();
         let list = b.list(ids.iter().map(|i| Param::Int(i.get())));
-        let sql = format!("SELECT id, name, key FROM files WHERE id IN ({list}) ORDER BY id");
-        let mut out = Vec::new();
-        for r in query(&c, &sql, &refs(&b.0)).await? {
-            if let Some(id) = FileId::new(col(&r, 0)?) {
-                out.push(FileRef {
-                    id,
-                    name: col(&r, 1)?,
-                    key: col(&r, 2)?,
-                });
-            }
+        conds.push(format!("id IN ({list})"));
+    }
+    if let Some(name) = &q.name {
+        conds.push(b.ilike("name", name, ready.fold));
+    }
+    if let Some(p) = q.parent {
+        conds.push(format!("parent = {}", b.bind(Param::Int(p.get()))));
+    }
+    if let Some(h) = q.head {
+        conds.push(format!("head = {}", b.bind(Param::Int(h.get()))));
+    }
+    let where_ = if conds.is_empty() { "TRUE".to_string() } else { conds.join(" AND ") };
+    let sql = format!("SELECT id, name, sort, parent, head FROM departments WHERE {where_} ORDER BY sort, id");
+    let mut out = Vec::new();
+    for r in query(c, &sql, &refs(&b.0)).await? {
+        if let Some(id) = DepartmentId::new(col(&r, 0)?) {
+            let parent = col::<Option<i64>>(&r, 3)?.and_then(DepartmentId::new);
+            let head = col::<Option<i64>>(&r, 4)?.and_then(UserId::new);
+            out.push(Department { id, name: col(&r, 1)?, sort: col(&r, 2)?, parent, head });
         }
-        Ok(out)
     }
-
-    async fn departments(&self, q: &DepartmentQuery) -> StoreResult<Vec<Department>> {
-        let (c, ready) = self.client().await?;
-        let mut b = Binds::default();
-        let mut conds = Vec::new();
-        if let Some(ids) = &q.id {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            let list = b.list(ids.iter().map(|i| Param::Int(i.get())));
-            conds.push(format!("id IN ({list})"));
-        }
-        if let Some(name) = &q.name {
-            conds.push(b.ilike("name", name, ready.fold));
-        }
-        if let Some(p) = q.parent {
-            conds.push(format!("parent = {}", b.bind(Param::Int(p.get()))));
-        }
-        if let Some(h) = q.head {
-            conds.push(format!("head = {}", b.bind(Param::Int(h.get()))));
-        }
-        let where_ = if conds.is_empty() {
-            "TRUE".to_string()
-        } else {
-            conds.join(" AND ")
-        };
-        let sql = format!(
-            "SELECT id, name, sort, parent, head FROM departments WHERE {where_} ORDER BY sort, id"
-        );
-        let mut out = Vec::new();
-        for r in query(&c, &sql, &refs(&b.0)).await? {
-            if let Some(id) = DepartmentId::new(col(&r, 0)?) {
-                let parent = col::<Option<i64>>(&r, 3)?.and_then(DepartmentId::new);
-                let head = col::<Option<i64>>(&r, 4)?.and_then(UserId::new);
-                out.push(Department {
-                    id,
-                    name: col(&r, 1)?,
-                    sort: col(&r, 2)?,
-                    parent,
-                    head,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    async fn create_department(&self, dept: NewDepartment) -> StoreResult<DepartmentId> {
-        self.write(move |tx| Box::pin(async move { insert_department(tx, &dept).await }))
-            .await
-    }
-
-    async fn update_department(&self, id: DepartmentId, patch: DepartmentPatch) -> StoreResult<()> {
-        self.write(move |tx| Box::pin(update_department(tx, id, patch)))
-            .await
-    }
-
-    async fn delete_department(&self, id: DepartmentId) -> StoreResult<()> {
-        self.write(move |tx| {
-            Box::pin(async move {
-                match execute(tx, "DELETE FROM departments WHERE id = $1", &[&id.get()]).await? {
-                    0 => Err(StoreError::Missing("department")),
-                    _ => Ok(()),
-                }
-            })
-        })
-        .await
-    }
-
-    async fn create_webhook(&self, hook: NewWebhook) -> StoreResult<WebhookId> {
-        self.write(move |tx| Box::pin(async move { insert_webhook(tx, &hook).await }))
-            .await
-    }
-
-    async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
-        let (c, _) = self.client().await?;
-        webhooks_from(query(&c, &format!("{SELECT_WEBHOOKS} ORDER BY id"), &[]).await?)
-    }
-
-    async fn webhooks_of(&self, user: UserId) -> StoreResult<Vec<Webhook>> {
-        let (c, _) = self.client().await?;
-        let sql = format!("{SELECT_WEBHOOKS} WHERE user_id = $1 ORDER BY id");
-        webhooks_from(query(&c, &sql, &[&user.get()]).await?)
-    }
-
-    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool> {
-        let sql = "DELETE FROM webhooks WHERE id = $1";
-        self.write(move |tx| Box::pin(async move { Ok(execute(tx, sql, &[&id.get()]).await? > 0) }))
-            .await
-    }
+    Ok(out)
 }
 
-async fn bootstrap<C: GenericClient>(tx: &C, data: Bootstrap) -> StoreResult<bool> {
+pub(crate) async fn bootstrap<C: GenericClient>(tx: &C, data: Bootstrap) -> StoreResult<bool> {
     // Two processes starting together on an empty database: the second waits for the first
     // to commit, then (a new statement, a new snapshot) finds its users and does nothing.
     execute(tx, "SELECT pg_advisory_xact_lock($1)", &[&BOOTSTRAP_LOCK]).await?;
@@ -280,39 +133,32 @@ async fn bootstrap<C: GenericClient>(tx: &C, data: Bootstrap) -> StoreResult<boo
     }
     if let Some(guest) = data.guest {
         if insert_user(tx, guest).await? != UserId::GUEST {
-            return Err(StoreError::Backend(
-                "bootstrap did not get user 2 for the guest".into(),
-            ));
+            return Err(StoreError::Backend("bootstrap did not get user 2 for the guest".into()));
         }
     }
-    if !data.memberships.is_empty() {
-        // Groups are not stored by this backend yet (their methods answer "not supported").
-        tracing::warn!("PostgreSQL store: group memberships of the bootstrap users are not kept");
-    }
     insert_webhook(tx, &data.webhook).await?;
+    let member = "INSERT INTO users_groups (usrgrpid, userid) VALUES ($1, $2) \
+                  ON CONFLICT (usrgrpid, userid) DO NOTHING";
+    for (user, group) in &data.memberships {
+        execute(tx, member, &[&group.get(), &user.get()]).await?;
+    }
     Ok(true)
 }
 
-async fn load_user<C: GenericClient>(c: &C, id: UserId) -> StoreResult<Option<User>> {
+pub(crate) async fn load_user<C: GenericClient>(c: &C, id: UserId) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {} FROM users WHERE id = $1", user_columns());
     let rows = query(c, &sql, &[&id.get()]).await?;
     let Some(row) = rows.first() else {
         return Ok(None);
     };
     let mut user = user_from_row(row)?;
-    user.departments = departments_of(c, &[id.get()])
-        .await?
-        .into_iter()
-        .map(|(_, d)| d)
-        .collect();
+    user.departments = departments_of(c, &[id.get()]).await?.into_iter().map(|(_, d)| d).collect();
+    user.custom = userfields::load_values(c, &[id.get()]).await?.remove(&id.get()).unwrap_or_default();
     Ok(Some(user))
 }
 
 /// `(user, department)` pairs of these users, by user then department.
-async fn departments_of<C: GenericClient>(
-    c: &C,
-    users: &[i64],
-) -> StoreResult<Vec<(i64, DepartmentId)>> {
+async fn departments_of<C: GenericClient>(c: &C, users: &[i64]) -> StoreResult<Vec<(i64, DepartmentId)>> {
     if users.is_empty() {
         return Ok(Vec::new());
     }
@@ -331,7 +177,7 @@ async fn departments_of<C: GenericClient>(
     Ok(out)
 }
 
-async fn insert_user<C: GenericClient>(tx: &C, user: NewUser) -> StoreResult<UserId> {
+pub(crate) async fn insert_user<C: GenericClient>(tx: &C, user: NewUser) -> StoreResult<UserId> {
     let login_lc = user.login.to_lowercase();
     let taken = query(tx, "SELECT id FROM users WHERE login_lc = $1", &[&login_lc]).await?;
     if !taken.is_empty() {
@@ -347,7 +193,7 @@ async fn insert_user<C: GenericClient>(tx: &C, user: NewUser) -> StoreResult<Use
     Ok(id)
 }
 
-async fn update_users<C: GenericClient>(
+pub(crate) async fn update_users<C: GenericClient>(
     tx: &C,
     patches: Vec<(UserId, UserPatch)>,
 ) -> StoreResult<Vec<StoreResult<()>>> {
@@ -368,26 +214,37 @@ async fn update_users<C: GenericClient>(
 }
 
 /// Writes a patch to an existing row; with `bump`, also the version and `timestamp_x`.
-/// Only the listed columns are set, so concurrent patches of other columns both survive.
-async fn apply_patch<C: GenericClient>(
+/// With an audit context, the record (values before and after) joins the same transaction.
+pub(crate) async fn apply_patch<C: GenericClient>(
     tx: &C,
     id: UserId,
-    patch: UserPatch,
+    mut patch: UserPatch,
     bump: bool,
 ) -> StoreResult<()> {
-    if patch
-        .attrs
-        .iter()
-        .any(|(a, _)| a.attr().kind == AttrKind::File)
-    {
+    // The audit record needs the values before the change; read them first.
+    let audit = match patch.audit.take() {
+        Some(ctx) => {
+            let items = audit::describe(&patch);
+            let (old, login) = audit::before(tx, id, &items).await?;
+            // A rename is logged under the new name.
+            let name = patch.login.clone().unwrap_or(login);
+            Some((ctx, items, old, name))
+        }
+        None => None,
+    };
+    write_patch(tx, id, patch, bump).await?;
+    if let Some((ctx, items, old, name)) = audit {
+        audit::record_user(tx, id, &ctx, !bump, &items, &old, name).await?;
+    }
+    Ok(())
+}
+
+/// Only the listed columns are set, so concurrent patches of other columns both survive.
+async fn write_patch<C: GenericClient>(tx: &C, id: UserId, patch: UserPatch, bump: bool) -> StoreResult<()> {
+    if patch.attrs.iter().any(|(a, _)| a.attr().kind == AttrKind::File) {
         // Holds the row until commit, so two uploads cannot both delete the same old file
         // and leave one new file unreferenced.
-        execute(
-            tx,
-            "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
-            &[&id.get()],
-        )
-        .await?;
+        execute(tx, "SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id.get()]).await?;
     }
     let mut b = Binds::default();
     let mut sets: Vec<String> = Vec::new();
@@ -400,29 +257,19 @@ async fn apply_patch<C: GenericClient>(
         if def.kind == AttrKind::File {
             // The replaced file goes with the change, in the same transaction.
             let old = format!("SELECT {} FROM users WHERE id = $1", def.name);
-            execute(
-                tx,
-                &format!("DELETE FROM files WHERE id = ({old})"),
-                &[&id.get()],
-            )
-            .await?;
+            execute(tx, &format!("DELETE FROM files WHERE id = ({old})"), &[&id.get()]).await?;
         }
         if let (true, Value::Text(email)) = (def.name == "email", &value) {
             ensure_email_free(tx, id, email).await?;
         }
         if def.searchable {
-            let lower = value
-                .as_text()
-                .map_or(Param::Null, |s| Param::Text(s.to_lowercase()));
+            let lower = value.as_text().map_or(Param::Null, |s| Param::Text(s.to_lowercase()));
             sets.push(format!("{}_lc = {}", def.name, b.bind(lower)));
         }
         sets.push(format!("{} = {}", def.name, b.bind(Param::of(&value))));
     }
     if let Some(login) = patch.login {
-        sets.push(format!(
-            "login_lc = {}",
-            b.bind(Param::Text(login.to_lowercase()))
-        ));
+        sets.push(format!("login_lc = {}", b.bind(Param::Text(login.to_lowercase()))));
         sets.push(format!("login = {}", b.bind(Param::Text(login))));
     }
     if bump {
@@ -447,7 +294,10 @@ async fn apply_patch<C: GenericClient>(
         }
     }
     if !patch.custom.is_empty() {
-        return Err(unsupported());
+        userfields::apply_values(tx, id, patch.custom).await?;
+    }
+    for event in patch.emit {
+        events::emit(tx, event, id.get(), patch.actor).await?;
     }
     if let Some(depts) = patch.departments {
         set_departments(tx, id, depts).await?;
@@ -456,17 +306,8 @@ async fn apply_patch<C: GenericClient>(
 }
 
 /// Replaces a user's departments; a missing one fails its foreign key (`Missing`).
-async fn set_departments<C: GenericClient>(
-    tx: &C,
-    id: UserId,
-    depts: Vec<DepartmentId>,
-) -> StoreResult<()> {
-    execute(
-        tx,
-        "DELETE FROM user_departments WHERE user_id = $1",
-        &[&id.get()],
-    )
-    .await?;
+async fn set_departments<C: GenericClient>(tx: &C, id: UserId, depts: Vec<DepartmentId>) -> StoreResult<()> {
+    execute(tx, "DELETE FROM user_departments WHERE user_id = $1", &[&id.get()]).await?;
     let insert = "INSERT INTO user_departments (user_id, dept_id) VALUES ($1, $2)";
     let mut seen: Vec<DepartmentId> = Vec::with_capacity(depts.len());
     for d in depts {
@@ -483,45 +324,28 @@ async fn ensure_email_free<C: GenericClient>(tx: &C, id: UserId, email: &str) ->
         return Ok(());
     }
     let sql = "SELECT id FROM users WHERE email_lc = $1 AND email_lc <> '' AND id <> $2 LIMIT 1";
-    match query(tx, sql, &[&email.to_lowercase(), &id.get()])
-        .await?
-        .is_empty()
-    {
+    match query(tx, sql, &[&email.to_lowercase(), &id.get()]).await?.is_empty() {
         true => Ok(()),
         false => Err(StoreError::Taken("email")),
     }
 }
 
-async fn insert_file<C: GenericClient>(tx: &C, file: FileUpload) -> StoreResult<FileId> {
+pub(crate) async fn insert_file<C: GenericClient>(tx: &C, file: FileUpload) -> StoreResult<FileId> {
     let sql = "INSERT INTO files (name, content_type, key, data, created) \
                VALUES ($1, $2, $3, $4, $5) RETURNING id";
     let key = generate_secret(20);
-    let id = number(
-        tx,
-        sql,
-        &[&file.name, &file.content_type, &key, &file.data, &now()],
-    )
-    .await?;
+    let id = number(tx, sql, &[&file.name, &file.content_type, &key, &file.data, &now()]).await?;
     new_id(FileId::new, id)
 }
 
-async fn check_department<C: GenericClient>(
-    tx: &C,
-    id: Option<DepartmentId>,
-    what: &'static str,
-) -> StoreResult<()> {
+async fn check_department<C: GenericClient>(tx: &C, id: Option<DepartmentId>, what: &'static str) -> StoreResult<()> {
     match id {
-        Some(id) if !exists(tx, DEPARTMENT_EXISTS, id.get()).await? => {
-            Err(StoreError::Missing(what))
-        }
+        Some(id) if !exists(tx, DEPARTMENT_EXISTS, id.get()).await? => Err(StoreError::Missing(what)),
         _ => Ok(()),
     }
 }
 
-async fn insert_department<C: GenericClient>(
-    tx: &C,
-    d: &NewDepartment,
-) -> StoreResult<DepartmentId> {
+pub(crate) async fn insert_department<C: GenericClient>(tx: &C, d: &NewDepartment) -> StoreResult<DepartmentId> {
     check_department(tx, d.parent, "parent department").await?;
     let sql = "INSERT INTO departments (name, sort, parent, head) VALUES ($1, $2, $3, $4) \
                RETURNING id";
@@ -530,7 +354,7 @@ async fn insert_department<C: GenericClient>(
     new_id(DepartmentId::new, id)
 }
 
-async fn update_department<C: GenericClient>(
+pub(crate) async fn update_department<C: GenericClient>(
     tx: &C,
     id: DepartmentId,
     patch: DepartmentPatch,
@@ -545,16 +369,10 @@ async fn update_department<C: GenericClient>(
     }
     if let Some(parent) = patch.parent {
         check_department(tx, parent, "parent department").await?;
-        sets.push(format!(
-            "parent = {}",
-            b.bind(int_or_null(parent.map(DepartmentId::get)))
-        ));
+        sets.push(format!("parent = {}", b.bind(int_or_null(parent.map(DepartmentId::get)))));
     }
     if let Some(head) = patch.head {
-        sets.push(format!(
-            "head = {}",
-            b.bind(int_or_null(head.map(UserId::get)))
-        ));
+        sets.push(format!("head = {}", b.bind(int_or_null(head.map(UserId::get)))));
     }
     if !exists(tx, DEPARTMENT_EXISTS, id.get()).await? {
         return Err(StoreError::Missing("department"));
@@ -563,15 +381,12 @@ async fn update_department<C: GenericClient>(
         return Ok(());
     }
     let target = b.bind(Param::Int(id.get()));
-    let sql = format!(
-        "UPDATE departments SET {} WHERE id = {target}",
-        sets.join(", ")
-    );
+    let sql = format!("UPDATE departments SET {} WHERE id = {target}", sets.join(", "));
     execute(tx, &sql, &refs(&b.0)).await?;
     Ok(())
 }
 
-async fn insert_webhook<C: GenericClient>(tx: &C, hook: &NewWebhook) -> StoreResult<WebhookId> {
+pub(crate) async fn insert_webhook<C: GenericClient>(tx: &C, hook: &NewWebhook) -> StoreResult<WebhookId> {
     let sql = "INSERT INTO webhooks (user_id, scopes, code_hash, created) \
                VALUES ($1, $2, $3, $4) RETURNING id";
     let (user, scopes) = (hook.user.get(), hook.scopes.to_list());
@@ -579,18 +394,12 @@ async fn insert_webhook<C: GenericClient>(tx: &C, hook: &NewWebhook) -> StoreRes
     new_id(WebhookId::new, id)
 }
 
-fn webhooks_from(rows: Vec<Row>) -> StoreResult<Vec<Webhook>> {
+pub(crate) fn webhooks_from(rows: Vec<Row>) -> StoreResult<Vec<Webhook>> {
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if let (Some(id), Some(user)) = (WebhookId::new(col(&r, 0)?), UserId::new(col(&r, 1)?)) {
             let scopes = Scopes::parse(&col::<String>(&r, 2)?).unwrap_or_default();
-            out.push(Webhook {
-                id,
-                user,
-                scopes,
-                code_hash: col(&r, 3)?,
-                created: col(&r, 4)?,
-            });
+            out.push(Webhook { id, user, scopes, code_hash: col(&r, 3)?, created: col(&r, 4)? });
         }
     }
     Ok(out)

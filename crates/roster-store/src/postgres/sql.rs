@@ -8,7 +8,9 @@ use std::error::Error;
 use bytes::BytesMut;
 use chrono::NaiveDate;
 use roster_core::query::{Cond, Direction, Filter, Op, SortKey};
-use roster_core::{AttrId, AttrKind, FileId, StoreError, StoreResult, User, UserId, Value, ATTRS};
+use roster_core::{
+    AttrId, AttrKind, CustomValue, FieldId, FileId, StoreError, StoreResult, User, UserId, Value, ATTRS,
+};
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use tokio_postgres::Row;
 
@@ -25,6 +27,7 @@ pub(crate) enum Param {
     Text(String),
     Bool(bool),
     Date(NaiveDate),
+    Float(f64),
 }
 
 impl Param {
@@ -60,34 +63,23 @@ impl Param {
     }
 }
 
-fn bind_as<T: ToSql>(
-    value: &T,
-    ty: &Type,
-    out: &mut BytesMut,
-) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+fn bind_as<T: ToSql>(value: &T, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
     if T::accepts(ty) {
         value.to_sql(ty, out)
     } else {
-        Err(format!(
-            "cannot bind {} to a {ty} parameter",
-            std::any::type_name::<T>()
-        )
-        .into())
+        Err(format!("cannot bind {} to a {ty} parameter", std::any::type_name::<T>()).into())
     }
 }
 
 impl ToSql for Param {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self {
             Param::Null => Ok(IsNull::Yes),
             Param::Int(i) => bind_as(i, ty, out),
             Param::Text(s) => bind_as(s, ty, out),
             Param::Bool(b) => bind_as(b, ty, out),
             Param::Date(d) => bind_as(d, ty, out),
+            Param::Float(f) => bind_as(f, ty, out),
         }
     }
 
@@ -96,6 +88,7 @@ impl ToSql for Param {
             || <String as ToSql>::accepts(ty)
             || <bool as ToSql>::accepts(ty)
             || <NaiveDate as ToSql>::accepts(ty)
+            || <f64 as ToSql>::accepts(ty)
     }
 
     to_sql_checked!();
@@ -124,9 +117,7 @@ pub(crate) fn user_from_row(row: &Row) -> StoreResult<User> {
             AttrKind::Date => col::<Option<NaiveDate>>(row, at)?.map(Value::Date),
             AttrKind::DateTime => col::<Option<i64>>(row, at)?.map(Value::DateTime),
             AttrKind::Int => col::<Option<i64>>(row, at)?.map(Value::Int),
-            AttrKind::File => col::<Option<i64>>(row, at)?
-                .and_then(FileId::new)
-                .map(Value::File),
+            AttrKind::File => col::<Option<i64>>(row, at)?.and_then(FileId::new).map(Value::File),
         };
         values.push(value.unwrap_or(Value::Null));
     }
@@ -193,20 +184,10 @@ pub(crate) struct Where {
 
 /// Compiles a filter; an empty filter is `TRUE`. `fold` is the collation ILIKE folds under.
 pub(crate) fn compile(filter: &Filter, fold: &'static str) -> Where {
-    let mut c = Compiler {
-        binds: Binds::default(),
-        fold,
-    };
+    let mut c = Compiler { binds: Binds::default(), fold };
     let parts: Vec<String> = filter.0.iter().map(|cond| c.cond(cond)).collect();
-    let sql = if parts.is_empty() {
-        "TRUE".into()
-    } else {
-        parts.join(" AND ")
-    };
-    Where {
-        sql,
-        binds: c.binds,
-    }
+    let sql = if parts.is_empty() { "TRUE".into() } else { parts.join(" AND ") };
+    Where { sql, binds: c.binds }
 }
 
 struct Compiler {
@@ -218,17 +199,10 @@ impl Compiler {
     fn cond(&mut self, cond: &Cond) -> String {
         match cond {
             Cond::Never => "FALSE".into(),
-            Cond::Id { op, values } => {
-                self.compare("id", *op, values.iter().map(|v| Param::Int(*v)).collect())
+            Cond::Id { op, values } => self.compare("id", *op, values.iter().map(|v| Param::Int(*v)).collect()),
+            Cond::Login { op: op @ (Op::Eq | Op::Ne), values } => {
+                self.compare("login", *op, values.iter().cloned().map(Param::Text).collect())
             }
-            Cond::Login {
-                op: op @ (Op::Eq | Op::Ne),
-                values,
-            } => self.compare(
-                "login",
-                *op,
-                values.iter().cloned().map(Param::Text).collect(),
-            ),
             Cond::Login { op, values } => self.text("login", Some("login_lc"), *op, values),
             Cond::Attr { attr, op, values } => self.attr(*attr, *op, values),
             Cond::Department { any_of, negate } if any_of.is_empty() => {
@@ -238,9 +212,7 @@ impl Compiler {
             Cond::Department { any_of, negate } => {
                 let list = self.binds.list(any_of.iter().map(|d| Param::Int(*d)));
                 let not = if *negate { "NOT " } else { "" };
-                format!(
-                    "id {not}IN (SELECT user_id FROM user_departments WHERE dept_id IN ({list}))"
-                )
+                format!("id {not}IN (SELECT user_id FROM user_departments WHERE dept_id IN ({list}))")
             }
             Cond::HasDepartment(has) => {
                 let not = if *has { "" } else { "NOT " };
@@ -251,18 +223,41 @@ impl Compiler {
                 self.binds.bind(Param::Int(*viewer))
             ),
             Cond::DepartmentName(prefix) => self.department_name(prefix),
-            // Custom fields are not stored here yet (their methods answer "not supported"), so
-            // nobody holds a value: as SQLite without values, only the negated forms match.
-            Cond::Custom { op, .. } => {
-                let negated = matches!(op, Op::Ne | Op::NotLike | Op::NotContains | Op::IsEmpty);
-                if negated { "TRUE" } else { "FALSE" }.into()
-            }
+            Cond::Custom { field, numeric, op, values } => self.custom(*field, *numeric, *op, values),
             Cond::Find(words) if words.is_empty() => "TRUE".into(),
             Cond::Find(words) => {
                 let all: Vec<String> = words.iter().map(|w| self.find_word(w)).collect();
                 all.join(" AND ")
             }
         }
+    }
+
+    /// A custom-field condition: a subquery over `user_uf_values`. Negated operators match
+    /// users none of whose values match the positive form (users without values included).
+    fn custom(&mut self, field: FieldId, numeric: bool, op: Op, values: &[CustomValue]) -> String {
+        let (positive, negate) = match op {
+            Op::Ne => (Op::Eq, true),
+            Op::NotLike => (Op::Like, true),
+            Op::NotContains => (Op::Contains, true),
+            Op::IsEmpty => (Op::NotEmpty, true),
+            other => (other, false),
+        };
+        let fid = self.binds.bind(Param::Int(field.get()));
+        let cmp = if positive == Op::NotEmpty {
+            "TRUE".to_owned()
+        } else if numeric {
+            let nums = values.iter().map(|v| v.num.map_or(Param::Null, Param::Float)).collect();
+            let op = match positive {
+                Op::Like | Op::Contains | Op::StartsWith => Op::Eq,
+                other => other,
+            };
+            self.compare("num_value", op, nums)
+        } else {
+            let texts: Vec<String> = values.iter().map(|v| v.text.clone()).collect();
+            self.text("text_value", None, positive, &texts)
+        };
+        let not = if negate { "NOT " } else { "" };
+        format!("id {not}IN (SELECT user_id FROM user_uf_values WHERE field_id = {fid} AND {cmp})")
     }
 
     /// One quick-search word: the id, or a prefix of a searchable name or a department name.
@@ -272,12 +267,7 @@ impl Compiler {
         if let Some(id) = roster_core::query::word_id(word) {
             any.push(format!("id = {}", self.binds.bind(Param::Int(id))));
         }
-        for col in [
-            "name_lc",
-            "last_name_lc",
-            "second_name_lc",
-            "work_position_lc",
-        ] {
+        for col in ["name_lc", "last_name_lc", "second_name_lc", "work_position_lc"] {
             any.push(self.binds.prefix_range(col, &lower));
         }
         any.push(self.department_name(word));
@@ -285,9 +275,7 @@ impl Compiler {
     }
 
     fn department_name(&mut self, prefix: &str) -> String {
-        let test = self
-            .binds
-            .ilike("dp.name", &format!("{}%", escape_like(prefix)), self.fold);
+        let test = self.binds.ilike("dp.name", &format!("{}%", escape_like(prefix)), self.fold);
         format!(
             "id IN (SELECT ud.user_id FROM user_departments ud JOIN departments dp ON dp.id = ud.dept_id \
              WHERE {test})"
@@ -297,24 +285,14 @@ impl Compiler {
     fn attr(&mut self, attr: AttrId, op: Op, values: &[Value]) -> String {
         let def = attr.attr();
         if def.kind == AttrKind::Text {
-            let texts: Vec<String> = values
-                .iter()
-                .filter_map(|v| v.as_text().map(str::to_owned))
-                .collect();
+            let texts: Vec<String> = values.iter().filter_map(|v| v.as_text().map(str::to_owned)).collect();
             let shadow = def.searchable.then(|| format!("{}_lc", def.name));
             return self.text(def.name, shadow.as_deref(), op, &texts);
         }
         match op {
             Op::IsEmpty => format!("{} IS NULL", def.name),
             Op::NotEmpty => format!("{} IS NOT NULL", def.name),
-            _ => self.compare(
-                def.name,
-                op,
-                values
-                    .iter()
-                    .map(|v| Param::for_kind(def.kind, v))
-                    .collect(),
-            ),
+            _ => self.compare(def.name, op, values.iter().map(|v| Param::for_kind(def.kind, v)).collect()),
         }
     }
 
@@ -336,10 +314,7 @@ impl Compiler {
                 format!("{col} IN ({})", self.binds.list(values))
             }
             Op::Ne | Op::NotLike | Op::NotContains => {
-                format!(
-                    "({col} IS NULL OR {col} NOT IN ({}))",
-                    self.binds.list(values)
-                )
+                format!("({col} IS NULL OR {col} NOT IN ({}))", self.binds.list(values))
             }
             Op::Gt => format!("{col} > {}", self.binds.bind(first)),
             Op::Ge => format!("{col} >= {}", self.binds.bind(first)),
@@ -347,11 +322,7 @@ impl Compiler {
             Op::Le => format!("{col} <= {}", self.binds.bind(first)),
             Op::Between => {
                 let hi = values.get(1).cloned().unwrap_or_else(|| first.clone());
-                format!(
-                    "{col} BETWEEN {} AND {}",
-                    self.binds.bind(first),
-                    self.binds.bind(hi)
-                )
+                format!("{col} BETWEEN {} AND {}", self.binds.bind(first), self.binds.bind(hi))
             }
             Op::IsEmpty => format!("{col} IS NULL"),
             Op::NotEmpty => format!("{col} IS NOT NULL"),
@@ -361,10 +332,7 @@ impl Compiler {
     /// Text comparisons; case-insensitive ones use the lower-cased shadow when there is one.
     fn text(&mut self, col: &str, shadow: Option<&str>, op: Op, values: &[String]) -> String {
         let any = |c: &mut Compiler, pattern_of: &dyn Fn(&str) -> String| -> String {
-            let parts: Vec<String> = values
-                .iter()
-                .map(|v| c.like(col, shadow, &pattern_of(v)))
-                .collect();
+            let parts: Vec<String> = values.iter().map(|v| c.like(col, shadow, &pattern_of(v))).collect();
             if parts.is_empty() {
                 "FALSE".into()
             } else {
@@ -379,10 +347,8 @@ impl Compiler {
             Op::NotContains => format!("({col} IS NULL OR NOT {})", any(self, &contains)),
             Op::StartsWith => match shadow {
                 Some(sh) => {
-                    let parts: Vec<String> = values
-                        .iter()
-                        .map(|v| self.binds.prefix_range(sh, &v.to_lowercase()))
-                        .collect();
+                    let parts: Vec<String> =
+                        values.iter().map(|v| self.binds.prefix_range(sh, &v.to_lowercase())).collect();
                     if parts.is_empty() {
                         "FALSE".into()
                     } else {
@@ -404,18 +370,14 @@ impl Compiler {
             Some(sh) if !lower.contains(['%', '_']) => {
                 format!("{sh} = {}", self.binds.bind(Param::Text(lower)))
             }
-            Some(sh) if is_plain_prefix(&lower) => {
-                self.binds.prefix_range(sh, &lower[..lower.len() - 1])
-            }
+            Some(sh) if is_plain_prefix(&lower) => self.binds.prefix_range(sh, &lower[..lower.len() - 1]),
             _ => self.binds.ilike(col, pattern, self.fold),
         }
     }
 }
 
 fn is_plain_prefix(pattern: &str) -> bool {
-    pattern.len() > 1
-        && pattern.ends_with('%')
-        && !pattern[..pattern.len() - 1].contains(['%', '_', '\\'])
+    pattern.len() > 1 && pattern.ends_with('%') && !pattern[..pattern.len() - 1].contains(['%', '_', '\\'])
 }
 
 /// ORDER BY for a query: NULLs sort first ascending (as in SQLite); ties fall back to id.
@@ -454,19 +416,9 @@ mod tests {
     fn filters_compile_to_numbered_parameters() {
         let name = AttrId::named("name");
         let f = Filter(vec![
-            Cond::Attr {
-                attr: name,
-                op: Op::Like,
-                values: vec![Value::Text("Ив%".into())],
-            },
-            Cond::Department {
-                any_of: vec![3, 4],
-                negate: true,
-            },
-            Cond::Department {
-                any_of: vec![],
-                negate: false,
-            },
+            Cond::Attr { attr: name, op: Op::Like, values: vec![Value::Text("Ив%".into())] },
+            Cond::Department { any_of: vec![3, 4], negate: true },
+            Cond::Department { any_of: vec![], negate: false },
         ]);
         let w = compile(&f, "default");
         assert_eq!(
@@ -481,14 +433,8 @@ mod tests {
     #[test]
     fn mismatched_filter_values_bind_null() {
         let active = AttrId::named("active");
-        let w = compile(
-            &Filter(vec![Cond::Attr {
-                attr: active,
-                op: Op::Eq,
-                values: vec![Value::Text("x".into())],
-            }]),
-            "C",
-        );
+        let w =
+            compile(&Filter(vec![Cond::Attr { attr: active, op: Op::Eq, values: vec![Value::Text("x".into())] }]), "C");
         assert_eq!(w.sql, "active = $1");
         assert_eq!(w.binds.0, vec![Param::Null]);
     }

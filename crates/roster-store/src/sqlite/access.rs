@@ -3,8 +3,8 @@
 //! and settings. Every function is a short read on the caller's reader connection.
 
 use roster_core::{
-    Access, ApiToken, AttrId, GroupId, Media, MediaId, MediaType, MediaTypeId, Role, RoleId,
-    RoleType, Session, Settings, StoreResult, TokenId, TokenQuery, UserGroup, UserId, Value,
+    Access, ApiToken, AttrId, GroupId, Media, MediaId, MediaType, MediaTypeId, Role, RoleId, RoleType, Session,
+    Settings, StoreResult, TokenId, TokenQuery, UserGroup, UserId, Value,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
@@ -38,33 +38,20 @@ pub(crate) fn roles(c: &Connection, ids: Option<Vec<RoleId>>) -> StoreResult<Vec
     let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
     let rows = stmt
         .query_map(params_from_iter(vals), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
         })
         .map_err(backend)?;
     let mut out = Vec::new();
     for row in rows {
         let (id, name, kind, readonly) = row.map_err(backend)?;
         if let (Some(id), Some(kind)) = (RoleId::new(id), RoleType::from_i64(kind)) {
-            out.push(Role {
-                id,
-                name,
-                kind,
-                readonly: readonly != 0,
-            });
+            out.push(Role { id, name, kind, readonly: readonly != 0 });
         }
     }
     Ok(out)
 }
 
-pub(crate) fn user_groups(
-    c: &Connection,
-    ids: Option<Vec<GroupId>>,
-) -> StoreResult<Vec<UserGroup>> {
+pub(crate) fn user_groups(c: &Connection, ids: Option<Vec<GroupId>>) -> StoreResult<Vec<UserGroup>> {
     let mut vals = Vec::new();
     let ids = raw(&ids, GroupId::get);
     let sql = format!(
@@ -78,26 +65,14 @@ fn query_groups(c: &Connection, sql: &str, vals: Vec<SqlValue>) -> StoreResult<V
     let mut stmt = c.prepare_cached(sql).map_err(backend)?;
     let rows = stmt
         .query_map(params_from_iter(vals), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .map_err(backend)?;
     let mut out = Vec::new();
     for row in rows {
         let (id, name, gui_access, users_status, debug_mode) = row.map_err(backend)?;
         if let Some(id) = GroupId::new(id) {
-            out.push(UserGroup {
-                id,
-                name,
-                gui_access,
-                users_status,
-                debug_mode,
-            });
+            out.push(UserGroup { id, name, gui_access, users_status, debug_mode });
         }
     }
     Ok(out)
@@ -117,11 +92,8 @@ pub(crate) fn memberships(
         in_list("usrgrpid", groups.as_deref(), &mut vals)
     );
     let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
-    let rows = stmt
-        .query_map(params_from_iter(vals), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })
-        .map_err(backend)?;
+    let rows =
+        stmt.query_map(params_from_iter(vals), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).map_err(backend)?;
     let mut out = Vec::new();
     for row in rows {
         let (u, g) = row.map_err(backend)?;
@@ -132,10 +104,7 @@ pub(crate) fn memberships(
     Ok(out)
 }
 
-pub(crate) fn media_types(
-    c: &Connection,
-    ids: Option<Vec<MediaTypeId>>,
-) -> StoreResult<Vec<MediaType>> {
+pub(crate) fn media_types(c: &Connection, ids: Option<Vec<MediaTypeId>>) -> StoreResult<Vec<MediaType>> {
     let mut vals = Vec::new();
     let ids = raw(&ids, MediaTypeId::get);
     let sql = format!(
@@ -145,26 +114,14 @@ pub(crate) fn media_types(
     let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
     let rows = stmt
         .query_map(params_from_iter(vals), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .map_err(backend)?;
     let mut out = Vec::new();
     for row in rows {
         let (id, name, kind, status, description) = row.map_err(backend)?;
         if let Some(id) = MediaTypeId::new(id) {
-            out.push(MediaType {
-                id,
-                name,
-                kind,
-                status,
-                description,
-            });
+            out.push(MediaType { id, name, kind, status, description });
         }
     }
     Ok(out)
@@ -194,21 +151,11 @@ pub(crate) fn medias_of(c: &Connection, users: Vec<UserId>) -> StoreResult<Vec<M
     let mut out = Vec::new();
     for row in rows {
         let (id, user, mediatype, sendto, active, severity, period) = row.map_err(backend)?;
-        if let (Some(id), Some(user), Some(mediatype)) = (
-            MediaId::new(id),
-            UserId::new(user),
-            MediaTypeId::new(mediatype),
-        ) {
+        if let (Some(id), Some(user), Some(mediatype)) =
+            (MediaId::new(id), UserId::new(user), MediaTypeId::new(mediatype))
+        {
             let sendto = sendto.split('\n').map(str::to_owned).collect();
-            out.push(Media {
-                id,
-                user,
-                mediatype,
-                sendto,
-                active,
-                severity,
-                period,
-            });
+            out.push(Media { id, user, mediatype, sendto, active, severity, period });
         }
     }
     Ok(out)
@@ -220,10 +167,9 @@ pub(crate) fn access(c: &Connection, id: UserId) -> StoreResult<Option<Access>> 
         return Ok(None);
     };
     let role = match user.get(AttrId::named("roleid")) {
-        Value::Int(r) => RoleId::new(*r)
-            .map(|r| roles(c, Some(vec![r])))
-            .transpose()?
-            .and_then(|v| v.into_iter().next()),
+        Value::Int(r) => {
+            RoleId::new(*r).map(|r| roles(c, Some(vec![r]))).transpose()?.and_then(|v| v.into_iter().next())
+        }
         _ => None,
     };
     let groups = query_groups(
@@ -239,14 +185,7 @@ pub(crate) fn session_access(c: &Connection, hash: &str) -> StoreResult<Option<(
     let row = c
         .prepare_cached("SELECT userid, lastaccess, status FROM sessions WHERE hash = ?1")
         .and_then(|mut s| {
-            s.query_row([hash], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
-            .optional()
+            s.query_row([hash], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))).optional()
         })
         .map_err(backend)?;
     let Some((user, lastaccess, status)) = row else {
@@ -255,12 +194,7 @@ pub(crate) fn session_access(c: &Connection, hash: &str) -> StoreResult<Option<(
     let Some(user) = UserId::new(user) else {
         return Ok(None);
     };
-    let session = Session {
-        hash: hash.to_owned(),
-        user,
-        lastaccess,
-        active: status == 0,
-    };
+    let session = Session { hash: hash.to_owned(), user, lastaccess, active: status == 0 };
     Ok(access(c, user)?.map(|a| (session, a)))
 }
 
@@ -288,10 +222,7 @@ fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<ApiToken>> {
     })
 }
 
-pub(crate) fn api_token_access(
-    c: &Connection,
-    hash: &str,
-) -> StoreResult<Option<(ApiToken, Access)>> {
+pub(crate) fn api_token_access(c: &Connection, hash: &str) -> StoreResult<Option<(ApiToken, Access)>> {
     let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?1");
     let token = c
         .prepare_cached(&sql)
@@ -312,9 +243,7 @@ pub(crate) fn api_tokens(c: &Connection, q: &TokenQuery) -> StoreResult<Vec<ApiT
         in_list("userid", users.as_deref(), &mut vals)
     );
     let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
-    let rows = stmt
-        .query_map(params_from_iter(vals), token_from_row)
-        .map_err(backend)?;
+    let rows = stmt.query_map(params_from_iter(vals), token_from_row).map_err(backend)?;
     let mut out = Vec::new();
     for row in rows {
         if let Some(t) = row.map_err(backend)? {
@@ -325,12 +254,8 @@ pub(crate) fn api_tokens(c: &Connection, q: &TokenQuery) -> StoreResult<Vec<ApiT
 }
 
 pub(crate) fn settings(c: &Connection) -> StoreResult<Settings> {
-    let mut stmt = c
-        .prepare_cached("SELECT key, value FROM settings ORDER BY key")
-        .map_err(backend)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .map_err(backend)?;
+    let mut stmt = c.prepare_cached("SELECT key, value FROM settings ORDER BY key").map_err(backend)?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(backend)?;
     let mut out = Vec::new();
     for row in rows {
         out.push(row.map_err(backend)?);

@@ -3,8 +3,8 @@
 //! function runs inside one group-commit job; an error rolls the whole job back.
 
 use roster_core::{
-    AccountWrite, ApiTokenPatch, GroupId, MediaWrite, NewAccount, NewApiToken, NewUserGroup,
-    Session, StoreError, StoreResult, TokenId, UserGroupPatch, UserId,
+    AccountWrite, ApiTokenPatch, GroupId, MediaWrite, NewAccount, NewApiToken, NewUserGroup, Session, StoreError,
+    StoreResult, TokenId, UserGroupPatch, UserId,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
@@ -16,9 +16,7 @@ use super::ops::{insert_user, now, update_user};
 /// Maps a unique-constraint failure to `Taken(what)`.
 fn taken(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
             StoreError::Taken(what)
         }
         other => backend(other),
@@ -28,19 +26,14 @@ fn taken(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
 /// Maps a foreign-key failure to `Missing(what)`.
 fn missing(what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
             StoreError::Missing(what)
         }
         other => backend(other),
     }
 }
 
-pub(crate) fn create_accounts(
-    c: &Connection,
-    accounts: Vec<NewAccount>,
-) -> StoreResult<Vec<UserId>> {
+pub(crate) fn create_accounts(c: &Connection, accounts: Vec<NewAccount>) -> StoreResult<Vec<UserId>> {
     let mut ids = Vec::with_capacity(accounts.len());
     for account in accounts {
         let id = insert_user(c, account.user)?;
@@ -88,12 +81,10 @@ fn set_groups(c: &Connection, user: UserId, groups: &[GroupId]) -> StoreResult<(
     let keep = in_list("usrgrpid", Some(&ids), &mut vals);
     let sql = format!("DELETE FROM users_groups WHERE userid = ? AND NOT ({keep})");
     c.execute(&sql, params_from_iter(vals)).map_err(backend)?;
-    let mut ins = c
-        .prepare_cached("INSERT OR IGNORE INTO users_groups (usrgrpid, userid) VALUES (?1, ?2)")
-        .map_err(backend)?;
+    let mut ins =
+        c.prepare_cached("INSERT OR IGNORE INTO users_groups (usrgrpid, userid) VALUES (?1, ?2)").map_err(backend)?;
     for g in groups {
-        ins.execute([g.get(), user.get()])
-            .map_err(missing("user group"))?;
+        ins.execute([g.get(), user.get()]).map_err(missing("user group"))?;
     }
     Ok(())
 }
@@ -102,16 +93,10 @@ fn set_groups(c: &Connection, user: UserId, groups: &[GroupId]) -> StoreResult<(
 /// and the user's rows not in the list deleted.
 fn set_medias(c: &Connection, user: UserId, medias: Vec<MediaWrite>) -> StoreResult<()> {
     let mut vals = vec![SqlValue::Integer(user.get())];
-    let kept: Vec<i64> = medias
-        .iter()
-        .filter_map(|m| m.id.map(|i| i.get()))
-        .collect();
+    let kept: Vec<i64> = medias.iter().filter_map(|m| m.id.map(|i| i.get())).collect();
     let keep = in_list("id", Some(&kept), &mut vals);
-    c.execute(
-        &format!("DELETE FROM medias WHERE userid = ? AND NOT ({keep})"),
-        params_from_iter(vals),
-    )
-    .map_err(backend)?;
+    c.execute(&format!("DELETE FROM medias WHERE userid = ? AND NOT ({keep})"), params_from_iter(vals))
+        .map_err(backend)?;
     for m in medias {
         let sendto = m.sendto.join("\n");
         match m.id {
@@ -129,7 +114,9 @@ fn set_medias(c: &Connection, user: UserId, medias: Vec<MediaWrite>) -> StoreRes
                     "INSERT INTO medias (userid, mediatypeid, sendto, active, severity, period) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
-                .and_then(|mut s| s.execute(params![user.get(), m.mediatype.get(), sendto, m.active, m.severity, m.period]))
+                .and_then(|mut s| {
+                    s.execute(params![user.get(), m.mediatype.get(), sendto, m.active, m.severity, m.period])
+                })
                 .map_err(missing("media type"))?,
         };
     }
@@ -145,25 +132,15 @@ pub(crate) fn delete_users(c: &Connection, ids: Vec<UserId>) -> StoreResult<()> 
             [id.get()],
         )
         .map_err(backend)?;
-        c.execute(
-            "UPDATE departments SET head = NULL WHERE head = ?1",
-            [id.get()],
-        )
-        .map_err(backend)?;
-        if c.execute("DELETE FROM users WHERE id = ?1", [id.get()])
-            .map_err(backend)?
-            == 0
-        {
+        c.execute("UPDATE departments SET head = NULL WHERE head = ?1", [id.get()]).map_err(backend)?;
+        if c.execute("DELETE FROM users WHERE id = ?1", [id.get()]).map_err(backend)? == 0 {
             return Err(StoreError::Missing("user"));
         }
     }
     Ok(())
 }
 
-pub(crate) fn create_user_groups(
-    c: &Connection,
-    groups: Vec<NewUserGroup>,
-) -> StoreResult<Vec<GroupId>> {
+pub(crate) fn create_user_groups(c: &Connection, groups: Vec<NewUserGroup>) -> StoreResult<Vec<GroupId>> {
     let mut ids = Vec::new();
     for g in groups {
         c.execute(
@@ -171,23 +148,17 @@ pub(crate) fn create_user_groups(
             params![g.name, g.gui_access, g.users_status, g.debug_mode],
         )
         .map_err(taken("user group"))?;
-        let id = GroupId::new(c.last_insert_rowid())
-            .ok_or_else(|| StoreError::Backend("bad rowid".into()))?;
+        let id = GroupId::new(c.last_insert_rowid()).ok_or_else(|| StoreError::Backend("bad rowid".into()))?;
         set_members(c, id, &g.users)?;
         ids.push(id);
     }
     Ok(ids)
 }
 
-pub(crate) fn update_user_groups(
-    c: &Connection,
-    patches: Vec<(GroupId, UserGroupPatch)>,
-) -> StoreResult<()> {
+pub(crate) fn update_user_groups(c: &Connection, patches: Vec<(GroupId, UserGroupPatch)>) -> StoreResult<()> {
     for (id, p) in patches {
         let exists = c
-            .query_row("SELECT 1 FROM usergroups WHERE id = ?1", [id.get()], |_| {
-                Ok(())
-            })
+            .query_row("SELECT 1 FROM usergroups WHERE id = ?1", [id.get()], |_| Ok(()))
             .optional()
             .map_err(backend)?;
         if exists.is_none() {
@@ -199,11 +170,9 @@ pub(crate) fn update_user_groups(
             sets.push("name = ?");
             vals.push(SqlValue::Text(name));
         }
-        for (col, v) in [
-            ("gui_access = ?", p.gui_access),
-            ("users_status = ?", p.users_status),
-            ("debug_mode = ?", p.debug_mode),
-        ] {
+        for (col, v) in
+            [("gui_access = ?", p.gui_access), ("users_status = ?", p.users_status), ("debug_mode = ?", p.debug_mode)]
+        {
             if let Some(v) = v {
                 sets.push(col);
                 vals.push(SqlValue::Integer(v));
@@ -212,8 +181,7 @@ pub(crate) fn update_user_groups(
         if !sets.is_empty() {
             vals.push(SqlValue::Integer(id.get()));
             let sql = format!("UPDATE usergroups SET {} WHERE id = ?", sets.join(", "));
-            c.execute(&sql, params_from_iter(vals))
-                .map_err(taken("user group"))?;
+            c.execute(&sql, params_from_iter(vals)).map_err(taken("user group"))?;
         }
         if let Some(users) = p.users {
             set_members(c, id, &users)?;
@@ -227,11 +195,8 @@ fn set_members(c: &Connection, group: GroupId, users: &[UserId]) -> StoreResult<
     let mut vals = vec![SqlValue::Integer(group.get())];
     let ids: Vec<i64> = users.iter().map(|u| u.get()).collect();
     let keep = in_list("userid", Some(&ids), &mut vals);
-    c.execute(
-        &format!("DELETE FROM users_groups WHERE usrgrpid = ? AND NOT ({keep})"),
-        params_from_iter(vals),
-    )
-    .map_err(backend)?;
+    c.execute(&format!("DELETE FROM users_groups WHERE usrgrpid = ? AND NOT ({keep})"), params_from_iter(vals))
+        .map_err(backend)?;
     for u in users {
         c.prepare_cached("INSERT OR IGNORE INTO users_groups (usrgrpid, userid) VALUES (?1, ?2)")
             .and_then(|mut s| s.execute([group.get(), u.get()]))
@@ -242,10 +207,7 @@ fn set_members(c: &Connection, group: GroupId, users: &[UserId]) -> StoreResult<
 
 pub(crate) fn delete_user_groups(c: &Connection, ids: Vec<GroupId>) -> StoreResult<()> {
     for id in ids {
-        if c.execute("DELETE FROM usergroups WHERE id = ?1", [id.get()])
-            .map_err(backend)?
-            == 0
-        {
+        if c.execute("DELETE FROM usergroups WHERE id = ?1", [id.get()]).map_err(backend)? == 0 {
             return Err(StoreError::Missing("user group"));
         }
     }
@@ -266,18 +228,9 @@ pub(crate) fn login_succeeded(c: &Connection, s: &Session) -> StoreResult<()> {
     c.prepare_cached("UPDATE users SET attempt_failed = 0, last_login = ?1 WHERE id = ?2")
         .and_then(|mut st| st.execute(params![s.lastaccess, s.user.get()]))
         .map_err(backend)?;
-    c.prepare_cached(
-        "INSERT INTO sessions (hash, userid, lastaccess, status) VALUES (?1, ?2, ?3, ?4)",
-    )
-    .and_then(|mut st| {
-        st.execute(params![
-            s.hash,
-            s.user.get(),
-            s.lastaccess,
-            i64::from(!s.active)
-        ])
-    })
-    .map_err(backend)?;
+    c.prepare_cached("INSERT INTO sessions (hash, userid, lastaccess, status) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut st| st.execute(params![s.hash, s.user.get(), s.lastaccess, i64::from(!s.active)]))
+        .map_err(backend)?;
     Ok(())
 }
 
@@ -289,10 +242,7 @@ pub(crate) fn end_session(c: &Connection, hash: &str) -> StoreResult<bool> {
     Ok(n > 0)
 }
 
-pub(crate) fn create_api_tokens(
-    c: &Connection,
-    tokens: Vec<NewApiToken>,
-) -> StoreResult<Vec<TokenId>> {
+pub(crate) fn create_api_tokens(c: &Connection, tokens: Vec<NewApiToken>) -> StoreResult<Vec<TokenId>> {
     let mut ids = Vec::new();
     for t in tokens {
         c.execute(
@@ -308,18 +258,12 @@ pub(crate) fn create_api_tokens(
             }
             other => taken("token name")(other),
         })?;
-        ids.push(
-            TokenId::new(c.last_insert_rowid())
-                .ok_or_else(|| StoreError::Backend("bad rowid".into()))?,
-        );
+        ids.push(TokenId::new(c.last_insert_rowid()).ok_or_else(|| StoreError::Backend("bad rowid".into()))?);
     }
     Ok(ids)
 }
 
-pub(crate) fn update_api_tokens(
-    c: &Connection,
-    patches: Vec<(TokenId, ApiTokenPatch)>,
-) -> StoreResult<()> {
+pub(crate) fn update_api_tokens(c: &Connection, patches: Vec<(TokenId, ApiTokenPatch)>) -> StoreResult<()> {
     for (id, p) in patches {
         let mut sets = Vec::new();
         let mut vals: Vec<SqlValue> = Vec::new();
@@ -340,20 +284,14 @@ pub(crate) fn update_api_tokens(
         }
         vals.push(SqlValue::Integer(id.get()));
         let sql = format!("UPDATE api_tokens SET {} WHERE id = ?", sets.join(", "));
-        if c.execute(&sql, params_from_iter(vals))
-            .map_err(taken("token name"))?
-            == 0
-        {
+        if c.execute(&sql, params_from_iter(vals)).map_err(taken("token name"))? == 0 {
             return Err(StoreError::Missing("token"));
         }
     }
     Ok(())
 }
 
-pub(crate) fn set_api_token_secrets(
-    c: &Connection,
-    secrets: Vec<(TokenId, String)>,
-) -> StoreResult<()> {
+pub(crate) fn set_api_token_secrets(c: &Connection, secrets: Vec<(TokenId, String)>) -> StoreResult<()> {
     for (id, hash) in secrets {
         let n = c
             .prepare_cached("UPDATE api_tokens SET token_hash = ?1 WHERE id = ?2")
@@ -368,10 +306,7 @@ pub(crate) fn set_api_token_secrets(
 
 pub(crate) fn delete_api_tokens(c: &Connection, ids: Vec<TokenId>) -> StoreResult<()> {
     for id in ids {
-        if c.execute("DELETE FROM api_tokens WHERE id = ?1", [id.get()])
-            .map_err(backend)?
-            == 0
-        {
+        if c.execute("DELETE FROM api_tokens WHERE id = ?1", [id.get()]).map_err(backend)? == 0 {
             return Err(StoreError::Missing("token"));
         }
     }

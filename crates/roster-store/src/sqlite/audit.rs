@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
-use roster_core::audit::{user_key, AuditContext, AuditQuery, AuditRecord, NewAuditRecord, ACTION_ADD, ACTION_UPDATE, RESOURCE_USER};
+use roster_core::audit::{
+    user_key, AuditContext, AuditQuery, AuditRecord, NewAuditRecord, ACTION_ADD, ACTION_UPDATE, RESOURCE_USER,
+};
 use roster_core::credentials::random_hex;
 use roster_core::{Change, CustomChange, StoreResult, UserId, UserPatch, Value};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::backend;
 
@@ -124,7 +126,8 @@ pub(crate) fn record_user(
     for (key, value) in &ctx.notes {
         details.insert(format!("user.{key}"), serde_json::json!([if adding { "add" } else { "update" }, value]));
     }
-    let mut rec = NewAuditRecord::new(ctx, if adding { ACTION_ADD } else { ACTION_UPDATE }, RESOURCE_USER, Some(id.get()), name);
+    let mut rec =
+        NewAuditRecord::new(ctx, if adding { ACTION_ADD } else { ACTION_UPDATE }, RESOURCE_USER, Some(id.get()), name);
     rec.details = serde_json::Value::Object(details).to_string();
     append(c, &[rec])
 }

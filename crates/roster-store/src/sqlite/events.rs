@@ -2,11 +2,11 @@
 //! the transaction of the change that raises the event, so an acknowledged change
 //! always has its deliveries queued. Called from the `Store` impl in `ops.rs`.
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection, Row};
 use roster_core::credentials::random_hex;
 use roster_core::events::{Binding, Delivery, NewBinding, OfflineEvent, OfflineQuery};
 use roster_core::{StoreError, StoreResult, UserId};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, Row};
 
 use super::backend;
 

@@ -8,16 +8,16 @@ pub(crate) mod audit;
 mod events;
 mod oauth;
 mod ops;
-mod userfields;
 pub(crate) mod sql;
+mod userfields;
 mod writer;
 
-use std::path::{Path, PathBuf};
 use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rusqlite::{Connection, OpenFlags};
 use roster_core::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags};
 
 use writer::Writer;
 

@@ -1,9 +1,9 @@
 //! OAuth applications, token pairs and authorization codes on SQLite. Only digests of
 //! secrets are stored; lookups go by digest. Called from the `Store` impl in `ops.rs`.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use roster_core::oauth::{App, NewApp, TokenRecord};
 use roster_core::{Scopes, StoreError, StoreResult, UserId};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::backend;
 

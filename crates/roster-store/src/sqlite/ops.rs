@@ -2,24 +2,25 @@
 //! Reads run on pooled reader connections; writes run as group-commit jobs.
 
 use async_trait::async_trait;
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use roster_core::credentials::{generate_secret, NewWebhook, Scopes, Webhook};
 use roster_core::query::{UserPage, UserQuery};
 use roster_core::store::{Bootstrap, FileRef, StoredFile};
 use roster_core::{
-    AttrKind, Change, Department, DepartmentId, DepartmentPatch, DepartmentQuery, FileId, FileUpload, NewDepartment,
-    NewUser, Store, StoreError, StoreResult, User, UserId, UserPatch, Value, WebhookId, FieldId, NewUserField, UserField, UserFieldPatch,
+    AttrKind, Change, Department, DepartmentId, DepartmentPatch, DepartmentQuery, FieldId, FileId, FileUpload,
+    NewDepartment, NewUser, NewUserField, Store, StoreError, StoreResult, User, UserField, UserFieldPatch, UserId,
+    UserPatch, Value, WebhookId,
 };
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::{audit, events, oauth, userfields};
 use roster_core::{
-    AccountWrite, Access, ApiToken, ApiTokenPatch, GroupId, Media, MediaType, MediaTypeId, NewAccount, NewApiToken,
+    Access, AccountWrite, ApiToken, ApiTokenPatch, GroupId, Media, MediaType, MediaTypeId, NewAccount, NewApiToken,
     NewUserGroup, Role, RoleId, Session, Settings, TokenId, TokenQuery, UserGroup, UserGroupPatch,
 };
 
-use super::{access, accounts};
 use super::sql::{self, order_by, to_sql, user_columns, user_from_row};
+use super::{access, accounts};
 use super::{backend, SqliteStore};
 
 pub(crate) fn now() -> i64 {
@@ -41,8 +42,11 @@ impl Store for SqliteStore {
             }
             insert_webhook(c, &data.webhook)?;
             for (user, group) in &data.memberships {
-                c.execute("INSERT OR IGNORE INTO users_groups (usrgrpid, userid) VALUES (?1, ?2)", [group.get(), user.get()])
-                    .map_err(backend)?;
+                c.execute(
+                    "INSERT OR IGNORE INTO users_groups (usrgrpid, userid) VALUES (?1, ?2)",
+                    [group.get(), user.get()],
+                )
+                .map_err(backend)?;
             }
             Ok(true)
         })
@@ -254,7 +258,12 @@ impl Store for SqliteStore {
         self.read_now(|c| events::bindings(c, app))
     }
 
-    async fn claim_deliveries(&self, now: i64, limit: u64, lease: i64) -> StoreResult<Vec<roster_core::events::Delivery>> {
+    async fn claim_deliveries(
+        &self,
+        now: i64,
+        limit: u64,
+        lease: i64,
+    ) -> StoreResult<Vec<roster_core::events::Delivery>> {
         self.write(move |c| events::claim(c, now, limit, lease)).await
     }
 
@@ -262,11 +271,19 @@ impl Store for SqliteStore {
         self.write(move |c| events::finish(c, id, delivered, retry_at)).await
     }
 
-    async fn take_offline_events(&self, query: roster_core::events::OfflineQuery) -> StoreResult<Vec<roster_core::events::OfflineEvent>> {
+    async fn take_offline_events(
+        &self,
+        query: roster_core::events::OfflineQuery,
+    ) -> StoreResult<Vec<roster_core::events::OfflineEvent>> {
         self.write(move |c| events::take_offline(c, &query)).await
     }
 
-    async fn clear_offline_events(&self, app: i64, process_id: &str, message_ids: Option<Vec<String>>) -> StoreResult<u64> {
+    async fn clear_offline_events(
+        &self,
+        app: i64,
+        process_id: &str,
+        message_ids: Option<Vec<String>>,
+    ) -> StoreResult<u64> {
         let process = process_id.to_owned();
         self.write(move |c| events::clear_offline(c, app, &process, message_ids.as_deref())).await
     }
@@ -284,7 +301,10 @@ impl Store for SqliteStore {
         self.write(move |c| audit::append(c, &records)).await
     }
 
-    async fn audit_log(&self, query: roster_core::audit::AuditQuery) -> StoreResult<Vec<roster_core::audit::AuditRecord>> {
+    async fn audit_log(
+        &self,
+        query: roster_core::audit::AuditQuery,
+    ) -> StoreResult<Vec<roster_core::audit::AuditRecord>> {
         self.read(move |c| audit::query(c, &query)).await
     }
 
@@ -305,8 +325,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool> {
-        self.write(move |c| Ok(c.execute("DELETE FROM webhooks WHERE id = ?1", [id.get()]).map_err(backend)? > 0))
-            .await
+        self.write(move |c| Ok(c.execute("DELETE FROM webhooks WHERE id = ?1", [id.get()]).map_err(backend)? > 0)).await
     }
 
     async fn roles(&self, ids: Option<Vec<RoleId>>) -> StoreResult<Vec<Role>> {
@@ -317,7 +336,11 @@ impl Store for SqliteStore {
         self.read_now(|c| access::user_groups(c, ids))
     }
 
-    async fn memberships(&self, users: Option<Vec<UserId>>, groups: Option<Vec<GroupId>>) -> StoreResult<Vec<(UserId, GroupId)>> {
+    async fn memberships(
+        &self,
+        users: Option<Vec<UserId>>,
+        groups: Option<Vec<GroupId>>,
+    ) -> StoreResult<Vec<(UserId, GroupId)>> {
         self.read(move |c| access::memberships(c, users, groups)).await
     }
 
@@ -418,10 +441,8 @@ impl Store for SqliteStore {
 
 pub(crate) fn load_user(c: &Connection, id: UserId) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {} FROM users WHERE id = ?1", user_columns());
-    let user = c
-        .prepare_cached(&sql)
-        .and_then(|mut s| s.query_row([id.get()], user_from_row).optional())
-        .map_err(backend)?;
+    let user =
+        c.prepare_cached(&sql).and_then(|mut s| s.query_row([id.get()], user_from_row).optional()).map_err(backend)?;
     match user {
         Some(mut u) => {
             u.departments = departments_of(c, &[u.id.get()])?.into_iter().map(|(_, d)| d).collect();
@@ -437,9 +458,8 @@ fn departments_of(c: &Connection, users: &[i64]) -> StoreResult<Vec<(i64, Depart
         return Ok(Vec::new());
     }
     let marks = vec!["?"; users.len()].join(", ");
-    let sql = format!(
-        "SELECT user_id, dept_id FROM user_departments WHERE user_id IN ({marks}) ORDER BY user_id, dept_id"
-    );
+    let sql =
+        format!("SELECT user_id, dept_id FROM user_departments WHERE user_id IN ({marks}) ORDER BY user_id, dept_id");
     let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
     let rows = stmt
         .query_map(params_from_iter(users.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
@@ -589,23 +609,23 @@ fn write_patch(c: &Connection, id: UserId, patch: UserPatch, bump: bool) -> Stor
     }
     if !sets.is_empty() {
         let stmt = format!("UPDATE users SET {} WHERE {where_}", sets.join(", "));
-        let n = c
-            .prepare_cached(&stmt)
-            .and_then(|mut s| s.execute(params_from_iter(vals)))
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    StoreError::Taken("login")
-                }
-                other => backend(other),
-            })?;
+        let n = c.prepare_cached(&stmt).and_then(|mut s| s.execute(params_from_iter(vals))).map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                StoreError::Taken("login")
+            }
+            other => backend(other),
+        })?;
         if n == 0 {
-            let exists = c
-                .query_row("SELECT 1 FROM users WHERE id = ?1", [id.get()], |_| Ok(()))
-                .optional()
-                .map_err(backend)?;
+            let exists =
+                c.query_row("SELECT 1 FROM users WHERE id = ?1", [id.get()], |_| Ok(())).optional().map_err(backend)?;
             return Err(if exists.is_some() { StoreError::VersionConflict } else { StoreError::Missing("user") });
         }
-    } else if c.query_row("SELECT 1 FROM users WHERE id = ?1", [id.get()], |_| Ok(())).optional().map_err(backend)?.is_none() {
+    } else if c
+        .query_row("SELECT 1 FROM users WHERE id = ?1", [id.get()], |_| Ok(()))
+        .optional()
+        .map_err(backend)?
+        .is_none()
+    {
         return Err(StoreError::Missing("user"));
     }
     if !patch.custom.is_empty() {
@@ -763,4 +783,3 @@ fn query_webhooks<P: rusqlite::Params>(c: &Connection, sql: &str, p: P) -> Store
     }
     Ok(out)
 }
-

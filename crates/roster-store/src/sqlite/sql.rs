@@ -3,11 +3,11 @@
 //! Unicode-aware `rs_ilike` function. Column names come from the catalog, never input.
 
 use chrono::NaiveDate;
+use roster_core::query::{Cond, Direction, Filter, Op, SortKey};
+use roster_core::{AttrId, AttrKind, FileId, UserId, Value, ATTRS};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row};
-use roster_core::query::{Cond, Direction, Filter, Op, SortKey};
-use roster_core::{AttrId, AttrKind, FileId, UserId, Value, ATTRS};
 
 use crate::like::ilike;
 
@@ -319,7 +319,13 @@ pub(crate) fn escape_like(v: &str) -> String {
 
 /// A custom-field condition: a subquery over `user_uf_values`. Negated operators match
 /// users none of whose values match the positive form (users without values included).
-fn custom_cond(w: &mut Where, field: roster_core::FieldId, numeric: bool, op: Op, values: &[roster_core::CustomValue]) -> String {
+fn custom_cond(
+    w: &mut Where,
+    field: roster_core::FieldId,
+    numeric: bool,
+    op: Op,
+    values: &[roster_core::CustomValue],
+) -> String {
     let (positive, negate) = match op {
         Op::Ne => (Op::Eq, true),
         Op::NotLike => (Op::Like, true),

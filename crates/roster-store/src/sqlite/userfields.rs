@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use roster_core::credentials::random_hex;
 use roster_core::userfields::{EnumItem, ItemChange, Labels};
 use roster_core::{
     CustomChange, CustomValue, EnumItemId, FieldId, FieldType, FileId, NewUserField, StoreError, StoreResult,
     UserField, UserFieldPatch, UserId,
 };
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::backend;
 
@@ -29,7 +29,13 @@ pub(crate) fn load_fields(c: &Connection) -> StoreResult<Vec<UserField>> {
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, i64>(4)?,
-                [r.get::<_, bool>(5)?, r.get::<_, bool>(6)?, r.get::<_, bool>(8)?, r.get::<_, bool>(9)?, r.get::<_, bool>(10)?],
+                [
+                    r.get::<_, bool>(5)?,
+                    r.get::<_, bool>(6)?,
+                    r.get::<_, bool>(8)?,
+                    r.get::<_, bool>(9)?,
+                    r.get::<_, bool>(10)?,
+                ],
                 r.get::<_, String>(7)?,
                 r.get::<_, String>(11)?,
                 r.get::<_, String>(12)?,
@@ -82,10 +88,8 @@ fn json_text<T: serde::Serialize>(v: &T) -> StoreResult<String> {
 }
 
 pub(crate) fn insert_field(c: &Connection, f: NewUserField) -> StoreResult<FieldId> {
-    let taken = c
-        .query_row("SELECT 1 FROM user_fields WHERE name = ?1", [&f.name], |_| Ok(()))
-        .optional()
-        .map_err(backend)?;
+    let taken =
+        c.query_row("SELECT 1 FROM user_fields WHERE name = ?1", [&f.name], |_| Ok(())).optional().map_err(backend)?;
     if taken.is_some() {
         return Err(StoreError::Taken("field"));
     }
@@ -135,13 +139,7 @@ fn apply_items(c: &Connection, field: FieldId, items: &[ItemChange]) -> StoreRes
                 let xml_id = item.xml_id.clone().unwrap_or_else(hex_id);
                 c.execute(
                     "INSERT INTO user_field_items (field_id, value, sort, def, xml_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        field.get(),
-                        item.value,
-                        item.sort.unwrap_or(500),
-                        item.def.unwrap_or(false),
-                        xml_id
-                    ],
+                    params![field.get(), item.value, item.sort.unwrap_or(500), item.def.unwrap_or(false), xml_id],
                 )
                 .map_err(backend)?;
             }

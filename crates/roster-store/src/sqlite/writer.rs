@@ -11,8 +11,8 @@
 use std::sync::mpsc;
 use std::thread;
 
-use rusqlite::Connection;
 use roster_core::{StoreError, StoreResult};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 /// Called after the commit with its outcome.

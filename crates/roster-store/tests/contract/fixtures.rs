@@ -3,8 +3,8 @@
 
 use roster_core::query::{Cond, Direction, Filter, Op, SortKey, UserQuery};
 use roster_core::{
-    AttrId, Department, DepartmentId, DepartmentQuery, NewDepartment, NewUser, Store, StoreError,
-    User, UserId, UserPatch, Value,
+    AttrId, Department, DepartmentId, DepartmentQuery, NewDepartment, NewUser, Store, StoreError, User, UserId,
+    UserPatch, Value,
 };
 
 pub fn attr(name: &'static str) -> AttrId {
@@ -24,52 +24,29 @@ pub fn patch(values: &[(&'static str, Value)]) -> UserPatch {
 }
 
 pub fn new_user(login: &str, values: &[(&'static str, Value)]) -> NewUser {
-    NewUser {
-        login: login.to_owned(),
-        password_hash: None,
-        is_admin: false,
-        patch: patch(values),
-    }
+    NewUser { login: login.to_owned(), password_hash: None, is_admin: false, patch: patch(values) }
 }
 
 pub async fn create(s: &dyn Store, login: &str, values: &[(&'static str, Value)]) -> UserId {
-    s.create_user(new_user(login, values))
-        .await
-        .expect("create user")
+    s.create_user(new_user(login, values)).await.expect("create user")
 }
 
 pub async fn load(s: &dyn Store, id: UserId) -> User {
     s.user(id).await.expect("read user").expect("user exists")
 }
 
-pub async fn dept(
-    s: &dyn Store,
-    name: &str,
-    sort: i64,
-    parent: Option<DepartmentId>,
-) -> DepartmentId {
-    let d = NewDepartment {
-        name: name.to_owned(),
-        sort,
-        parent,
-        head: None,
-    };
+pub async fn dept(s: &dyn Store, name: &str, sort: i64, parent: Option<DepartmentId>) -> DepartmentId {
+    let d = NewDepartment { name: name.to_owned(), sort, parent, head: None };
     s.create_department(d).await.expect("create department")
 }
 
 pub async fn all_departments(s: &dyn Store) -> Vec<Department> {
-    s.departments(&DepartmentQuery::default())
-        .await
-        .expect("list departments")
+    s.departments(&DepartmentQuery::default()).await.expect("list departments")
 }
 
 /// A condition on a text attribute.
 pub fn on(name: &'static str, op: Op, values: &[&str]) -> Cond {
-    Cond::Attr {
-        attr: attr(name),
-        op,
-        values: values.iter().map(|v| text(v)).collect(),
-    }
+    Cond::Attr { attr: attr(name), op, values: values.iter().map(|v| text(v)).collect() }
 }
 
 /// Ids of the users matching every condition, in id order.
@@ -77,37 +54,14 @@ pub async fn ids(s: &dyn Store, conds: Vec<Cond>) -> Vec<UserId> {
     ordered(s, conds, Vec::new()).await
 }
 
-pub async fn ordered(
-    s: &dyn Store,
-    conds: Vec<Cond>,
-    order: Vec<(SortKey, Direction)>,
-) -> Vec<UserId> {
-    let q = UserQuery {
-        filter: Filter(conds),
-        order,
-        offset: 0,
-        limit: 1000,
-        count_total: false,
-    };
-    s.find_users(&q)
-        .await
-        .expect("find users")
-        .items
-        .iter()
-        .map(|u| u.id)
-        .collect()
+pub async fn ordered(s: &dyn Store, conds: Vec<Cond>, order: Vec<(SortKey, Direction)>) -> Vec<UserId> {
+    let q = UserQuery { filter: Filter(conds), order, offset: 0, limit: 1000, count_total: false };
+    s.find_users(&q).await.expect("find users").items.iter().map(|u| u.id).collect()
 }
 
 pub async fn count(s: &dyn Store) -> u64 {
-    let q = UserQuery {
-        limit: 0,
-        ..UserQuery::default()
-    };
-    s.find_users(&q)
-        .await
-        .expect("count users")
-        .total
-        .expect("total asked for")
+    let q = UserQuery { limit: 0, ..UserQuery::default() };
+    s.find_users(&q).await.expect("count users").total.expect("total asked for")
 }
 
 /// The name of a store error, so expectations read `Err("taken login")`.

@@ -24,9 +24,7 @@ pub struct Env {
 impl Env {
     /// A second, independent store on the same database (as a second process would be).
     pub async fn open_again(&self) -> Arc<dyn Store> {
-        roster_store::open_async(&self.url)
-            .await
-            .expect("open the database again")
+        roster_store::open_async(&self.url).await.expect("open the database again")
     }
 }
 
@@ -57,11 +55,7 @@ where
         }
     };
     // On its own task, so that a failing case still drops its database before failing.
-    let outcome = tokio::spawn(case(Env {
-        store: Arc::new(store.clone()),
-        url: db.url.clone(),
-    }))
-    .await;
+    let outcome = tokio::spawn(case(Env { store: Arc::new(store.clone()), url: db.url.clone() })).await;
     store.close();
     db.drop().await;
     if let Err(e) = outcome {
@@ -80,8 +74,7 @@ impl PgDatabase {
     /// Makes `roster_t_<unique>` with `options` appended to CREATE DATABASE; None when the
     /// server cannot be reached (after printing SKIPPED), unless PostgreSQL is required.
     pub async fn create(options: &str) -> Option<PgDatabase> {
-        let server =
-            std::env::var("ROSTER_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned());
+        let server = std::env::var("ROSTER_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned());
         let admin = match connect(&server).await {
             Ok(c) => c,
             Err(e) if std::env::var("ROSTER_REQUIRE_PG").as_deref() == Ok("1") => {
@@ -94,19 +87,14 @@ impl PgDatabase {
         };
         let name = unique_name();
         // The name is made here from digits, never input; CREATE DATABASE takes no parameters.
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name} {options}"))
-            .await
-            .expect("CREATE DATABASE");
+        admin.batch_execute(&format!("CREATE DATABASE {name} {options}")).await.expect("CREATE DATABASE");
         let url = with_database(&server, &name);
         Some(PgDatabase { admin, name, url })
     }
 
     /// A plain connection to this database, for looking behind the store.
     pub async fn connect(&self) -> tokio_postgres::Client {
-        connect(&self.url)
-            .await
-            .expect("connect to the test database")
+        connect(&self.url).await.expect("connect to the test database")
     }
 
     pub async fn drop(self) {
@@ -135,15 +123,8 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Er
 
 fn unique_name() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "roster_t_{}_{}_{}",
-        std::process::id(),
-        nanos,
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("roster_t_{}_{}_{}", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// `url` with its database (path) replaced by `db`, keeping any `?options`.
@@ -165,13 +146,7 @@ fn with_database(url: &str, db: &str) -> String {
 
 #[test]
 fn database_is_replaced_in_urls() {
-    assert_eq!(
-        with_database("postgres://u@h:1/postgres", "x"),
-        "postgres://u@h:1/x"
-    );
+    assert_eq!(with_database("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
     assert_eq!(with_database("postgresql://u@h", "x"), "postgresql://u@h/x");
-    assert_eq!(
-        with_database("postgres://u@h/d?sslmode=disable", "x"),
-        "postgres://u@h/x?sslmode=disable"
-    );
+    assert_eq!(with_database("postgres://u@h/d?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
 }

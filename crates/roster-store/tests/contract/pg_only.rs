@@ -13,10 +13,7 @@ use crate::harness::{skipped, PgDatabase};
 
 fn migrations_shipped() -> usize {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
-    std::fs::read_dir(dir)
-        .expect("migrations/postgres")
-        .filter(|e| e.is_ok())
-        .count()
+    std::fs::read_dir(dir).expect("migrations/postgres").filter(|e| e.is_ok()).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,15 +21,9 @@ async fn first_opens_at_once_migrate_once() {
     let Some(db) = PgDatabase::create("").await else {
         return;
     };
-    let (a, b, c) = tokio::join!(
-        PgStore::open(&db.url),
-        PgStore::open(&db.url),
-        PgStore::open(&db.url)
-    );
-    let outcomes: Vec<Result<(), String>> = [&a, &b, &c]
-        .iter()
-        .map(|r| r.as_ref().map(|_| ()).map_err(|e| e.to_string()))
-        .collect();
+    let (a, b, c) = tokio::join!(PgStore::open(&db.url), PgStore::open(&db.url), PgStore::open(&db.url));
+    let outcomes: Vec<Result<(), String>> =
+        [&a, &b, &c].iter().map(|r| r.as_ref().map(|_| ()).map_err(|e| e.to_string())).collect();
     let version: Option<String> = db
         .connect()
         .await
@@ -63,15 +54,8 @@ async fn users_table_has_a_column_for_every_attribute() {
     db.drop().await;
     store.expect("open");
     let columns: Vec<String> = rows.expect("columns").iter().map(|r| r.get(0)).collect();
-    let missing: Vec<&str> = ATTRS
-        .iter()
-        .map(|a| a.name)
-        .filter(|n| !columns.iter().any(|c| c == n))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "add a PostgreSQL migration for these attributes: {missing:?}"
-    );
+    let missing: Vec<&str> = ATTRS.iter().map(|a| a.name).filter(|n| !columns.iter().any(|c| c == n)).collect();
+    assert!(missing.is_empty(), "add a PostgreSQL migration for these attributes: {missing:?}");
 }
 
 #[tokio::test]
@@ -83,14 +67,8 @@ async fn lazy_open_reports_an_absent_server_on_first_use() {
         Err(StoreError::Backend(msg)) => assert!(msg.contains("connect"), "{msg}"),
         other => panic!("expected a connection failure, got {other:?}"),
     }
-    assert!(
-        roster_store::open_async(url).await.is_err(),
-        "an eager open connects at once"
-    );
-    assert!(
-        roster_store::open("postgresql://h:notaport/x").is_err(),
-        "a bad URL is refused at open"
-    );
+    assert!(roster_store::open_async(url).await.is_err(), "an eager open connects at once");
+    assert!(roster_store::open("postgresql://h:notaport/x").is_err(), "a bad URL is refused at open");
 }
 
 #[tokio::test]
@@ -102,10 +80,7 @@ async fn ilike_folds_cyrillic_in_a_c_ctype_database() {
     let icu: i64 = db
         .connect()
         .await
-        .query_one(
-            "SELECT count(*) FROM pg_collation WHERE collname = 'und-x-icu'",
-            &[],
-        )
+        .query_one("SELECT count(*) FROM pg_collation WHERE collname = 'und-x-icu'", &[])
         .await
         .map(|r| r.get(0))
         .unwrap_or(0);

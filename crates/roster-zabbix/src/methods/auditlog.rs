@@ -25,10 +25,7 @@ pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let opts = as_object(params).unwrap_or_default();
     let filter: Map<String, Json> = opts.get("filter").and_then(Json::as_object).cloned().unwrap_or_default();
     let int = |k: &str| opts.get(k).and_then(|v| ints(Some(v))).and_then(|v| v.first().copied());
-    let descending = opts
-        .get("sortorder")
-        .and_then(Json::as_str)
-        .is_none_or(|o| !o.eq_ignore_ascii_case("ASC"));
+    let descending = opts.get("sortorder").and_then(Json::as_str).is_none_or(|o| !o.eq_ignore_ascii_case("ASC"));
     if let Some(field) = opts.get("sortfield").and_then(Json::as_str) {
         if field != "clock" {
             return Err(ZbxError::app(format!("Sorting by field \"{field}\" not allowed.")));

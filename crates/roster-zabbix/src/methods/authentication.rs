@@ -12,22 +12,14 @@ use crate::validate::{self, as_object, check_unexpected, sub};
 
 /// The keys of the authentication object (the login block settings belong elsewhere).
 fn keys() -> impl Iterator<Item = &'static str> {
-    DEFAULTS
-        .iter()
-        .map(|(k, _)| *k)
-        .filter(|k| *k != LOGIN_ATTEMPTS && *k != LOGIN_BLOCK)
+    DEFAULTS.iter().map(|(k, _)| *k).filter(|k| *k != LOGIN_ATTEMPTS && *k != LOGIN_BLOCK)
 }
 
 pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let opts = as_object(params).unwrap_or_default();
     let settings = call.store().settings().await?;
-    let obj: Map<String, Json> = keys()
-        .map(|k| (k.to_owned(), Json::String(settings.get(k).to_owned())))
-        .collect();
-    Ok(Json::Object(select(
-        obj,
-        &Output::parse(opts.get("output"), Output::Extend),
-    )))
+    let obj: Map<String, Json> = keys().map(|k| (k.to_owned(), Json::String(settings.get(k).to_owned()))).collect();
+    Ok(Json::Object(select(obj, &Output::parse(opts.get("output"), Output::Extend))))
 }
 
 pub async fn update(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
@@ -47,10 +39,7 @@ pub async fn update(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         .map_err(ZbxError::params)?;
         values.push(((*key).to_owned(), text));
     }
-    let names: Vec<Json> = values
-        .iter()
-        .map(|(k, _)| Json::String(k.clone()))
-        .collect();
+    let names: Vec<Json> = values.iter().map(|(k, _)| Json::String(k.clone())).collect();
     call.store().set_settings(values).await?;
     Ok(Json::Array(names))
 }

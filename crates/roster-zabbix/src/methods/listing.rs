@@ -19,22 +19,12 @@ pub struct Row {
 pub fn by_ids(rows: &mut Vec<Row>, opts: &Map<String, Json>, ids_option: &str, key: &str) {
     if let Some(ids) = opts.get(ids_option).filter(|v| !v.is_null()) {
         let ids = texts(ids);
-        rows.retain(|r| {
-            r.fields
-                .get(key)
-                .and_then(Json::as_str)
-                .is_some_and(|v| ids.iter().any(|i| i == v))
-        });
+        rows.retain(|r| r.fields.get(key).and_then(Json::as_str).is_some_and(|v| ids.iter().any(|i| i == v)));
     }
 }
 
 /// Applies filter, search, sort, limit, count, output and preservekeys.
-pub fn finish(
-    mut rows: Vec<Row>,
-    opts: &Map<String, Json>,
-    key: &str,
-    sortable: &[&str],
-) -> ZbxResult<Json> {
+pub fn finish(mut rows: Vec<Row>, opts: &Map<String, Json>, key: &str, sortable: &[&str]) -> ZbxResult<Json> {
     if let Some(filter) = opts.get("filter").and_then(as_object) {
         for (field, value) in filter.iter().filter(|(_, v)| !v.is_null()) {
             let wanted = texts(value);
@@ -51,15 +41,7 @@ pub fn finish(
         let exclude = truthy(opts.get("excludeSearch"));
         let terms: Vec<(String, Vec<String>)> = search
             .iter()
-            .map(|(f, v)| {
-                (
-                    f.clone(),
-                    texts(v)
-                        .into_iter()
-                        .filter(|t| !t.is_empty())
-                        .collect::<Vec<_>>(),
-                )
-            })
+            .map(|(f, v)| (f.clone(), texts(v).into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>()))
             .filter(|(_, t)| !t.is_empty())
             .collect();
         if !terms.is_empty() {
@@ -67,25 +49,11 @@ pub fn finish(
                 let hit = |(f, ts): &(String, Vec<String>)| {
                     let text = r.fields.get(f).and_then(Json::as_str).unwrap_or("");
                     ts.iter().any(|t| {
-                        let p = t
-                            .replace('\\', "\\\\")
-                            .replace('%', "\\%")
-                            .replace('_', "\\_");
-                        like(
-                            &if start {
-                                format!("{p}%")
-                            } else {
-                                format!("%{p}%")
-                            },
-                            text,
-                        )
+                        let p = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                        like(&if start { format!("{p}%") } else { format!("%{p}%") }, text)
                     })
                 };
-                let m = if any {
-                    terms.iter().any(hit)
-                } else {
-                    terms.iter().all(hit)
-                };
+                let m = if any { terms.iter().any(hit) } else { terms.iter().all(hit) };
                 m != exclude
             });
         }
@@ -94,16 +62,11 @@ pub fn finish(
     let orders = opts.get("sortorder").map(texts).unwrap_or_default();
     for f in &fields {
         if !sortable.contains(&f.as_str()) {
-            return Err(ZbxError::app(format!(
-                "Sorting by field \"{f}\" not allowed."
-            )));
+            return Err(ZbxError::app(format!("Sorting by field \"{f}\" not allowed.")));
         }
     }
     for (i, f) in fields.iter().enumerate().rev() {
-        let desc = orders
-            .get(i)
-            .or(orders.first())
-            .is_some_and(|o| o.eq_ignore_ascii_case("DESC"));
+        let desc = orders.get(i).or(orders.first()).is_some_and(|o| o.eq_ignore_ascii_case("DESC"));
         rows.sort_by(|a, b| {
             let (x, y) = (
                 a.fields.get(f).and_then(Json::as_str).unwrap_or(""),
@@ -120,11 +83,7 @@ pub fn finish(
             }
         });
     }
-    if let Some(limit) = opts
-        .get("limit")
-        .and_then(|l| texts(l).first()?.parse::<usize>().ok())
-        .filter(|l| *l > 0)
-    {
+    if let Some(limit) = opts.get("limit").and_then(|l| texts(l).first()?.parse::<usize>().ok()).filter(|l| *l > 0) {
         rows.truncate(limit);
     }
     if truthy(opts.get("countOutput")) {
@@ -133,12 +92,7 @@ pub fn finish(
     let output = Output::parse(opts.get("output"), Output::Extend);
     let mut list = Vec::with_capacity(rows.len());
     for r in rows {
-        let id = r
-            .fields
-            .get(key)
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_owned();
+        let id = r.fields.get(key).and_then(Json::as_str).unwrap_or("").to_owned();
         let mut obj = super::user_view::select(r.fields, &output);
         obj.extend(r.extra);
         list.push((id, Json::Object(obj)));

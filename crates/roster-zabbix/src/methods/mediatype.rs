@@ -14,23 +14,14 @@ pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let store = call.store();
     let opts = as_object(params).unwrap_or_default();
     let types = store.media_types(None).await?;
-    let users_out = opts
-        .get("selectUsers")
-        .filter(|v| !v.is_null())
-        .map(|o| Output::parse(Some(o), Output::Extend));
+    let users_out = opts.get("selectUsers").filter(|v| !v.is_null()).map(|o| Output::parse(Some(o), Output::Extend));
     let (users, medias) = match &users_out {
         Some(_) => {
             let users = store
-                .find_users(&roster_core::UserQuery {
-                    limit: u64::MAX,
-                    count_total: false,
-                    ..Default::default()
-                })
+                .find_users(&roster_core::UserQuery { limit: u64::MAX, count_total: false, ..Default::default() })
                 .await?
                 .items;
-            let medias = store
-                .medias_of(users.iter().map(|u| u.id).collect())
-                .await?;
+            let medias = store.medias_of(users.iter().map(|u| u.id).collect()).await?;
             (users, medias)
         }
         None => (Vec::new(), Vec::new()),
@@ -48,10 +39,7 @@ pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
                     .collect();
                 extra.insert("users".into(), Json::Array(list));
             }
-            Row {
-                fields: view::media_type_json(t),
-                extra,
-            }
+            Row { fields: view::media_type_json(t), extra }
         })
         .collect();
     by_ids(&mut rows, &opts, "mediatypeids", "mediatypeid");

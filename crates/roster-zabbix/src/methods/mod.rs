@@ -35,11 +35,7 @@ pub struct MethodDef {
 }
 
 const fn def(name: &'static str, auth: bool, min_type: i64) -> MethodDef {
-    MethodDef {
-        name,
-        auth,
-        min_type,
-    }
+    MethodDef { name, auth, min_type }
 }
 
 /// Every method, by API.
@@ -73,10 +69,7 @@ pub const METHODS: &[MethodDef] = &[
 pub fn lookup(method: &str) -> ZbxResult<MethodDef> {
     let lower = method.to_lowercase();
     let (api, name) = lower.split_once('.').unwrap_or((lower.as_str(), ""));
-    if !METHODS
-        .iter()
-        .any(|m| m.name.split_once('.').is_some_and(|(a, _)| a == api))
-    {
+    if !METHODS.iter().any(|m| m.name.split_once('.').is_some_and(|(a, _)| a == api)) {
         return Err(ZbxError::no_method(format!("Incorrect API \"{api}\".")));
     }
     let full = format!("{api}.{name}");
@@ -122,8 +115,7 @@ impl Call<'_> {
 
     /// The caller of an authenticated method.
     pub fn caller(&self) -> ZbxResult<&Caller> {
-        self.caller
-            .ok_or_else(|| ZbxError::params(crate::error::text::NOT_AUTHORIZED))
+        self.caller.ok_or_else(|| ZbxError::params(crate::error::text::NOT_AUTHORIZED))
     }
 }
 
@@ -133,10 +125,7 @@ pub async fn dispatch(zbx: &Zabbix, env: &CallEnv, ctx: &RequestCtx) -> ZbxResul
     let caller = if def.auth {
         let caller = authenticate(zbx, env.auth.as_deref(), ctx).await?;
         if caller.user_type() < def.min_type {
-            return Err(ZbxError::params(format!(
-                "No permissions to call \"{}\".",
-                def.name
-            )));
+            return Err(ZbxError::params(format!("No permissions to call \"{}\".", def.name)));
         }
         Some(caller)
     } else {
@@ -148,12 +137,7 @@ pub async fn dispatch(zbx: &Zabbix, env: &CallEnv, ctx: &RequestCtx) -> ZbxResul
         }
         None
     };
-    let call = Call {
-        zbx,
-        caller: caller.as_ref(),
-        ctx,
-        def,
-    };
+    let call = Call { zbx, caller: caller.as_ref(), ctx, def };
     let params = &env.params;
     match def.name {
         "apiinfo.version" => apiinfo::version(&call, params),
@@ -180,9 +164,7 @@ pub async fn dispatch(zbx: &Zabbix, env: &CallEnv, ctx: &RequestCtx) -> ZbxResul
         "token.generate" => token::generate(&call, params).await,
         // The audit log is built later for both faces; until then it is empty.
         "auditlog.get" => auditlog::get(&call, params).await,
-        other => Err(ZbxError::no_method(format!(
-            "Incorrect method \"{other}\"."
-        ))),
+        other => Err(ZbxError::no_method(format!("Incorrect method \"{other}\"."))),
     }
 }
 
@@ -192,21 +174,12 @@ mod tests {
 
     #[test]
     fn lookup_checks_api_then_method() {
-        assert_eq!(
-            lookup("APIINFO.Version").map(|m| m.name).ok(),
-            Some("apiinfo.version")
-        );
-        assert_eq!(
-            lookup("foo.get").err().map(|e| e.data().to_owned()),
-            Some("Incorrect API \"foo\".".into())
-        );
+        assert_eq!(lookup("APIINFO.Version").map(|m| m.name).ok(), Some("apiinfo.version"));
+        assert_eq!(lookup("foo.get").err().map(|e| e.data().to_owned()), Some("Incorrect API \"foo\".".into()));
         assert_eq!(
             lookup("user.frobnicate").err().map(|e| e.data().to_owned()),
             Some("Incorrect method \"user.frobnicate\".".into())
         );
-        assert_eq!(
-            lookup("user").err().map(|e| e.data().to_owned()),
-            Some("Incorrect method \"user.\".".into())
-        );
+        assert_eq!(lookup("user").err().map(|e| e.data().to_owned()), Some("Incorrect method \"user.\".".into()));
     }
 }

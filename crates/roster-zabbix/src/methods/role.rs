@@ -16,26 +16,13 @@ pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let opts = as_object(params).unwrap_or_default();
     let mut roles = store.roles(None).await?;
     if !caller.is_super_admin() {
-        roles.retain(|r| {
-            caller
-                .access
-                .role
-                .as_ref()
-                .is_some_and(|own| own.id == r.id)
-        });
+        roles.retain(|r| caller.access.role.as_ref().is_some_and(|own| own.id == r.id));
     }
-    let users_out = opts
-        .get("selectUsers")
-        .filter(|v| !v.is_null())
-        .map(|o| Output::parse(Some(o), Output::Extend));
+    let users_out = opts.get("selectUsers").filter(|v| !v.is_null()).map(|o| Output::parse(Some(o), Output::Extend));
     let users = match &users_out {
         Some(_) => {
             store
-                .find_users(&roster_core::UserQuery {
-                    limit: u64::MAX,
-                    count_total: false,
-                    ..Default::default()
-                })
+                .find_users(&roster_core::UserQuery { limit: u64::MAX, count_total: false, ..Default::default() })
                 .await?
                 .items
         }
@@ -54,10 +41,7 @@ pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
                     .collect();
                 extra.insert("users".into(), Json::Array(list));
             }
-            Row {
-                fields: view::role_json(r),
-                extra,
-            }
+            Row { fields: view::role_json(r), extra }
         })
         .collect();
     by_ids(&mut rows, &opts, "roleids", "roleid");

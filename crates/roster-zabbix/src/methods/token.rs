@@ -32,10 +32,7 @@ fn token_json(t: &ApiToken) -> Map<String, Json> {
 async fn visible(call: &Call<'_>) -> ZbxResult<Vec<ApiToken>> {
     let caller = call.caller()?;
     let users = (!caller.is_super_admin()).then(|| vec![caller.id()]);
-    Ok(call
-        .store()
-        .api_tokens(&TokenQuery { ids: None, users })
-        .await?)
+    Ok(call.store().api_tokens(&TokenQuery { ids: None, users }).await?)
 }
 
 pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
@@ -47,28 +44,10 @@ pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         };
         tokens.retain(|x| x.id == t.id);
     }
-    let mut rows: Vec<Row> = tokens
-        .iter()
-        .map(|t| Row {
-            fields: token_json(t),
-            extra: Map::new(),
-        })
-        .collect();
+    let mut rows: Vec<Row> = tokens.iter().map(|t| Row { fields: token_json(t), extra: Map::new() }).collect();
     by_ids(&mut rows, &opts, "tokenids", "tokenid");
     by_ids(&mut rows, &opts, "userids", "userid");
-    finish(
-        rows,
-        &opts,
-        "tokenid",
-        &[
-            "tokenid",
-            "name",
-            "lastaccess",
-            "status",
-            "expires_at",
-            "created_at",
-        ],
-    )
+    finish(rows, &opts, "tokenid", &["tokenid", "name", "lastaccess", "status", "expires_at", "created_at"])
 }
 
 pub async fn create(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
@@ -81,10 +60,7 @@ pub async fn create(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         if news.iter().any(|n| n.user == t.user && n.name == t.name) {
             return Err(ZbxError::params(invalid(
                 &path,
-                &format!(
-                    "value (userid, name)=({}, {}) already exists",
-                    t.user, t.name
-                ),
+                &format!("value (userid, name)=({}, {}) already exists", t.user, t.name),
             )));
         }
         news.push(t);
@@ -94,18 +70,9 @@ pub async fn create(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             return Err(ZbxError::no_permissions());
         }
         if call.store().user(t.user).await?.is_none() {
-            return Err(ZbxError::params(format!(
-                "User with ID \"{}\" is not available.",
-                t.user
-            )));
+            return Err(ZbxError::params(format!("User with ID \"{}\" is not available.", t.user)));
         }
-        let existing = call
-            .store()
-            .api_tokens(&TokenQuery {
-                ids: None,
-                users: Some(vec![t.user]),
-            })
-            .await?;
+        let existing = call.store().api_tokens(&TokenQuery { ids: None, users: Some(vec![t.user]) }).await?;
         if existing.iter().any(|e| e.name == t.name) {
             return Err(ZbxError::params(format!(
                 "API token \"{}\" already exists for userid \"{}\".",
@@ -113,29 +80,17 @@ pub async fn create(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             )));
         }
     }
-    let ids = call
-        .store()
-        .create_api_tokens(news)
-        .await
-        .map_err(|e| match e {
-            StoreError::Taken(_) => ZbxError::params("API token already exists."),
-            other => ZbxError::from(other),
-        })?;
+    let ids = call.store().create_api_tokens(news).await.map_err(|e| match e {
+        StoreError::Taken(_) => ZbxError::params("API token already exists."),
+        other => ZbxError::from(other),
+    })?;
     let made = ids.iter().map(|i| (Some(i.get()), String::new())).collect();
     call.record(roster_core::audit::ACTION_ADD, roster_core::audit::RESOURCE_API_TOKEN, made).await;
     Ok(json!({ "tokenids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))
 }
 
-fn new_token_input(
-    obj: &Map<String, Json>,
-    path: &str,
-    caller: UserId,
-) -> validate::VResult<NewApiToken> {
-    check_unexpected(
-        obj,
-        &["name", "description", "userid", "status", "expires_at"],
-        path,
-    )?;
+fn new_token_input(obj: &Map<String, Json>, path: &str, caller: UserId) -> validate::VResult<NewApiToken> {
+    check_unexpected(obj, &["name", "description", "userid", "status", "expires_at"], path)?;
     let name = validate::string(
         obj.get("name").ok_or_else(|| missing(path, "name"))?,
         &sub(path, "name"),
@@ -149,31 +104,17 @@ fn new_token_input(
         .transpose()?
         .unwrap_or_default();
     let user = match obj.get("userid") {
-        Some(v) => validate::id(v, &sub(path, "userid"))?
-            .parse()
-            .ok()
-            .and_then(UserId::new)
-            .unwrap_or(caller),
+        Some(v) => validate::id(v, &sub(path, "userid"))?.parse().ok().and_then(UserId::new).unwrap_or(caller),
         None => caller,
     };
-    let status = obj
-        .get("status")
-        .map(|v| validate::int32(v, &sub(path, "status"), Some("0,1")))
-        .transpose()?
-        .unwrap_or(0);
+    let status =
+        obj.get("status").map(|v| validate::int32(v, &sub(path, "status"), Some("0,1"))).transpose()?.unwrap_or(0);
     let expires_at = obj
         .get("expires_at")
         .map(|v| validate::int32(v, &sub(path, "expires_at"), Some("0:2147483647")))
         .transpose()?
         .unwrap_or(0);
-    Ok(NewApiToken {
-        name,
-        description,
-        user,
-        status,
-        expires_at,
-        creator: caller,
-    })
+    Ok(NewApiToken { name, description, user, status, expires_at, creator: caller })
 }
 
 /// The token ids of `params` (a list, or an object read as its values), all visible.
@@ -181,35 +122,17 @@ async fn owned_ids(call: &Call<'_>, params: &Json) -> ZbxResult<Vec<TokenId>> {
     let ids = validate::ids(params, "/").map_err(ZbxError::params)?;
     let tokens = visible(call).await?;
     ids.iter()
-        .map(|id| {
-            tokens
-                .iter()
-                .find(|t| t.id.to_string() == *id)
-                .map(|t| t.id)
-                .ok_or_else(ZbxError::no_permissions)
-        })
+        .map(|id| tokens.iter().find(|t| t.id.to_string() == *id).map(|t| t.id).ok_or_else(ZbxError::no_permissions))
         .collect()
 }
 
 pub async fn generate(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let ids = owned_ids(call, params).await?;
     let secrets: Vec<(TokenId, String)> = ids.iter().map(|id| (*id, new_token())).collect();
-    call.store()
-        .set_api_token_secrets(
-            secrets
-                .iter()
-                .map(|(id, s)| (*id, hash_secret(s)))
-                .collect(),
-        )
-        .await?;
+    call.store().set_api_token_secrets(secrets.iter().map(|(id, s)| (*id, hash_secret(s))).collect()).await?;
     let renewed = ids.iter().map(|i| (Some(i.get()), String::new())).collect();
     call.record(roster_core::audit::ACTION_UPDATE, roster_core::audit::RESOURCE_API_TOKEN, renewed).await;
-    Ok(Json::Array(
-        secrets
-            .into_iter()
-            .map(|(id, s)| json!({"tokenid": id.to_string(), "token": s}))
-            .collect(),
-    ))
+    Ok(Json::Array(secrets.into_iter().map(|(id, s)| json!({"tokenid": id.to_string(), "token": s})).collect()))
 }
 
 pub async fn delete(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
@@ -227,26 +150,14 @@ pub async fn update(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     for (index, obj) in &list {
         let path = format!("/{index}");
         let parsed = (|| -> validate::VResult<(String, ApiTokenPatch)> {
-            check_unexpected(
-                obj,
-                &["tokenid", "name", "description", "status", "expires_at"],
-                &path,
-            )?;
-            let id = validate::id(
-                obj.get("tokenid")
-                    .ok_or_else(|| missing(&path, "tokenid"))?,
-                &sub(&path, "tokenid"),
-            )?;
+            check_unexpected(obj, &["tokenid", "name", "description", "status", "expires_at"], &path)?;
+            let id =
+                validate::id(obj.get("tokenid").ok_or_else(|| missing(&path, "tokenid"))?, &sub(&path, "tokenid"))?;
             let text = |k: &str, not_empty: bool, len: usize| {
-                obj.get(k)
-                    .map(|v| validate::string(v, &sub(&path, k), not_empty, Some(len), None))
-                    .transpose()
+                obj.get(k).map(|v| validate::string(v, &sub(&path, k), not_empty, Some(len), None)).transpose()
             };
-            let int = |k: &str, rule: &str| {
-                obj.get(k)
-                    .map(|v| validate::int32(v, &sub(&path, k), Some(rule)))
-                    .transpose()
-            };
+            let int =
+                |k: &str, rule: &str| obj.get(k).map(|v| validate::int32(v, &sub(&path, k), Some(rule))).transpose();
             Ok((
                 id,
                 ApiTokenPatch {
@@ -258,20 +169,14 @@ pub async fn update(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             ))
         })()
         .map_err(ZbxError::params)?;
-        let token = tokens
-            .iter()
-            .find(|t| t.id.to_string() == parsed.0)
-            .ok_or_else(ZbxError::no_permissions)?;
+        let token = tokens.iter().find(|t| t.id.to_string() == parsed.0).ok_or_else(ZbxError::no_permissions)?;
         patches.push((token.id, parsed.1));
     }
     let ids: Vec<String> = patches.iter().map(|(id, _)| id.to_string()).collect();
-    call.store()
-        .update_api_tokens(patches)
-        .await
-        .map_err(|e| match e {
-            StoreError::Taken(_) => ZbxError::params("API token with this name already exists."),
-            other => ZbxError::from(other),
-        })?;
+    call.store().update_api_tokens(patches).await.map_err(|e| match e {
+        StoreError::Taken(_) => ZbxError::params("API token with this name already exists."),
+        other => ZbxError::from(other),
+    })?;
     let changed = ids.iter().map(|i| (i.parse().ok(), String::new())).collect();
     call.record(roster_core::audit::ACTION_UPDATE, roster_core::audit::RESOURCE_API_TOKEN, changed).await;
     let _ = texts;

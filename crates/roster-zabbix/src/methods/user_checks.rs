@@ -13,16 +13,10 @@ use crate::ApiVersion;
 
 /// Step 5.4: auto-login and auto-logout exclude each other; one set forces the other off.
 pub fn login_options(u: &mut UserInput) -> ZbxResult<()> {
-    let logout_on = u
-        .autologout
-        .as_deref()
-        .and_then(time_unit_seconds)
-        .is_some_and(|s| s != 0);
+    let logout_on = u.autologout.as_deref().and_then(time_unit_seconds).is_some_and(|s| s != 0);
     match (u.autologin, &u.autologout) {
         (Some(login), Some(_)) if login != 0 && logout_on => {
-            return Err(ZbxError::params(
-                "Auto-login and auto-logout options cannot be enabled together.",
-            ));
+            return Err(ZbxError::params("Auto-login and auto-logout options cannot be enabled together."));
         }
         (Some(login), None) if login != 0 => u.autologout = Some("0".into()),
         (None, Some(_)) if logout_on => u.autologin = Some(0),
@@ -33,9 +27,7 @@ pub fn login_options(u: &mut UserInput) -> ZbxResult<()> {
 
 /// The password policy's refusal of user `index`.
 pub fn policy_error(index: i64, reason: &str) -> ZbxError {
-    ZbxError::params(format!(
-        "Incorrect value for field \"/{index}/passwd\": {reason}."
-    ))
+    ZbxError::params(format!("Incorrect value for field \"/{index}/passwd\": {reason}."))
 }
 
 /// Step 8: languages must have an installed locale.
@@ -43,9 +35,7 @@ pub fn check_languages(inputs: &[UserInput]) -> ZbxResult<()> {
     for u in inputs {
         if let Some(lang) = &u.lang {
             if !INSTALLED_LANGUAGES.contains(&lang.as_str()) {
-                return Err(ZbxError::params(format!(
-                    "Language \"{lang}\" is not supported."
-                )));
+                return Err(ZbxError::params(format!("Language \"{lang}\" is not supported.")));
             }
         }
     }
@@ -94,10 +84,7 @@ pub fn check_groups(inputs: &[UserInput], groups: &[UserGroup], v: ApiVersion) -
         for (i, id) in u.usrgrps.iter().flatten().enumerate() {
             if group_of(id, groups).is_none() {
                 return Err(ZbxError::params(if v.v7() {
-                    invalid(
-                        &format!("/{}/usrgrps/{}", u.index, i + 1),
-                        "object does not exist",
-                    )
+                    invalid(&format!("/{}/usrgrps/{}", u.index, i + 1), "object does not exist")
                 } else {
                     format!("User group with ID \"{id}\" is not available.")
                 }));
@@ -117,12 +104,7 @@ pub fn check_empty_password(
     v: ApiVersion,
 ) -> ZbxResult<()> {
     let Some(ids) = &u.usrgrps else { return Ok(()) };
-    if has_password
-        || !ids
-            .iter()
-            .filter_map(|id| group_of(id, groups))
-            .any(|g| g.internal_auth())
-    {
+    if has_password || !ids.iter().filter_map(|id| group_of(id, groups)).any(|g| g.internal_auth()) {
         return Ok(());
     }
     Err(ZbxError::params(if v.v7() {
@@ -136,10 +118,7 @@ pub fn check_empty_password(
 pub fn check_medias(inputs: &[UserInput], types: &[MediaType]) -> ZbxResult<()> {
     for m in inputs.iter().flat_map(|u| u.medias.iter().flatten()) {
         if media_type_of(&m.mediatypeid, types).is_none() {
-            return Err(ZbxError::params(format!(
-                "Media type with ID \"{}\" is not available.",
-                m.mediatypeid
-            )));
+            return Err(ZbxError::params(format!("Media type with ID \"{}\" is not available.", m.mediatypeid)));
         }
     }
     for m in inputs.iter().flat_map(|u| u.medias.iter().flatten()) {
@@ -147,14 +126,10 @@ pub fn check_medias(inputs: &[UserInput], types: &[MediaType]) -> ZbxResult<()> 
             continue;
         };
         if !kind.is_email() && m.sendto.len() > 1 {
-            return Err(ZbxError::params(
-                "Invalid parameter \"sendto\": a character string is expected.",
-            ));
+            return Err(ZbxError::params("Invalid parameter \"sendto\": a character string is expected."));
         }
         if m.sendto.iter().any(String::is_empty) {
-            return Err(ZbxError::params(
-                "Invalid parameter \"sendto\": cannot be empty.",
-            ));
+            return Err(ZbxError::params("Invalid parameter \"sendto\": cannot be empty."));
         }
         if kind.is_email() {
             if !m.sendto.iter().all(|a| valid_recipient(a)) {
@@ -193,9 +168,7 @@ fn valid_email(s: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = domain.len() <= 253
         && labels.len() >= 2
@@ -222,9 +195,7 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
     let Some(stored) = stored.filter(|s| !s.is_empty()) else {
         return false;
     };
-    tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_password(&password, &stored)).await.unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -233,51 +204,24 @@ mod tests {
 
     #[test]
     fn login_options_force_and_refuse() {
-        let mut u = UserInput {
-            autologin: Some(1),
-            ..UserInput::default()
-        };
+        let mut u = UserInput { autologin: Some(1), ..UserInput::default() };
         login_options(&mut u).expect("ok");
         assert_eq!(u.autologout.as_deref(), Some("0"));
-        let mut u = UserInput {
-            autologout: Some("15m".into()),
-            ..UserInput::default()
-        };
+        let mut u = UserInput { autologout: Some("15m".into()), ..UserInput::default() };
         login_options(&mut u).expect("ok");
         assert_eq!(u.autologin, Some(0));
-        let mut u = UserInput {
-            autologin: Some(1),
-            autologout: Some("90".into()),
-            ..UserInput::default()
-        };
+        let mut u = UserInput { autologin: Some(1), autologout: Some("90".into()), ..UserInput::default() };
         assert!(login_options(&mut u).is_err());
-        let mut u = UserInput {
-            autologin: Some(1),
-            autologout: Some("0".into()),
-            ..UserInput::default()
-        };
+        let mut u = UserInput { autologin: Some(1), autologout: Some("0".into()), ..UserInput::default() };
         assert!(login_options(&mut u).is_ok());
     }
 
     #[test]
     fn recipients() {
-        for ok in [
-            "a@example.com",
-            "John Doe <john.doe@example.com>",
-            "x.y+z@mail.example.org",
-        ] {
+        for ok in ["a@example.com", "John Doe <john.doe@example.com>", "x.y+z@mail.example.org"] {
             assert!(valid_recipient(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "a",
-            "a@b",
-            "@example.com",
-            "a..b@example.com",
-            "a@-x.com",
-            "<a@b.c",
-            "a b@example.com",
-        ] {
+        for bad in ["", "a", "a@b", "@example.com", "a..b@example.com", "a@-x.com", "<a@b.c", "a b@example.com"] {
             assert!(!valid_recipient(bad), "{bad}");
         }
     }

@@ -36,9 +36,7 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     for u in &inputs {
         let name = u.username.as_deref().unwrap_or_default();
         if store.password_of(name).await?.is_some() {
-            return Err(ZbxError::params(format!(
-                "User with username \"{name}\" already exists."
-            )));
+            return Err(ZbxError::params(format!("User with username \"{name}\" already exists.")));
         }
     }
     checks::check_languages(&inputs)?;
@@ -55,11 +53,7 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             version,
         )?;
     }
-    let types = if inputs.iter().any(|u| u.medias.is_some()) {
-        store.media_types(None).await?
-    } else {
-        Vec::new()
-    };
+    let types = if inputs.iter().any(|u| u.medias.is_some()) { store.media_types(None).await? } else { Vec::new() };
     checks::check_medias(&inputs, &types)?;
 
     let mut accounts = Vec::with_capacity(inputs.len());
@@ -78,13 +72,8 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     }
     let ids = match call.zbx.dir.create_accounts(accounts).await {
         Err(roster_core::CoreError::Taken(_)) => {
-            let name = inputs
-                .first()
-                .and_then(|u| u.username.clone())
-                .unwrap_or_default();
-            Err(ZbxError::params(format!(
-                "User with username \"{name}\" already exists."
-            )))
+            let name = inputs.first().and_then(|u| u.username.clone()).unwrap_or_default();
+            Err(ZbxError::params(format!("User with username \"{name}\" already exists.")))
         }
         other => other.map_err(ZbxError::from),
     }?;
@@ -99,14 +88,8 @@ fn account(u: &UserInput, password_hash: Option<String>) -> NewAccount {
     patch.departments = Some(vec![DepartmentId::ROOT]);
     // The other face hears of the new user as of one it added itself.
     patch.emit.push("ONUSERADD");
-    patch.set(
-        AttrId::named("name"),
-        Value::Text(u.name.clone().unwrap_or_default()),
-    );
-    patch.set(
-        AttrId::named("last_name"),
-        Value::Text(u.surname.clone().unwrap_or_default()),
-    );
+    patch.set(AttrId::named("name"), Value::Text(u.name.clone().unwrap_or_default()));
+    patch.set(AttrId::named("last_name"), Value::Text(u.surname.clone().unwrap_or_default()));
     for (attr, value) in [
         ("url", &u.url),
         ("autologout", &u.autologout),
@@ -119,37 +102,18 @@ fn account(u: &UserInput, password_hash: Option<String>) -> NewAccount {
             patch.set(AttrId::named(attr), Value::Text(v.clone()));
         }
     }
-    for (attr, value) in [
-        ("autologin", u.autologin),
-        ("rows_per_page", u.rows_per_page),
-    ] {
+    for (attr, value) in [("autologin", u.autologin), ("rows_per_page", u.rows_per_page)] {
         if let Some(v) = value {
             patch.set(AttrId::named(attr), Value::Int(v));
         }
     }
     let role = u.roleid.as_ref().and_then(|r| r.parse::<i64>().ok());
-    patch.set(
-        AttrId::named("roleid"),
-        role.map_or(Value::Null, Value::Int),
-    );
-    let groups: Vec<GroupId> = u
-        .usrgrps
-        .iter()
-        .flatten()
-        .filter_map(|g| g.parse().ok().and_then(GroupId::new))
-        .collect();
-    let medias = u
-        .medias
-        .as_ref()
-        .map(|m| media_writes(m, roster_core::UserId::ADMIN, &[]))
-        .unwrap_or_default();
+    patch.set(AttrId::named("roleid"), role.map_or(Value::Null, Value::Int));
+    let groups: Vec<GroupId> =
+        u.usrgrps.iter().flatten().filter_map(|g| g.parse().ok().and_then(GroupId::new)).collect();
+    let medias = u.medias.as_ref().map(|m| media_writes(m, roster_core::UserId::ADMIN, &[])).unwrap_or_default();
     NewAccount {
-        user: NewUser {
-            login: u.username.clone().unwrap_or_default(),
-            password_hash,
-            is_admin: false,
-            patch,
-        },
+        user: NewUser { login: u.username.clone().unwrap_or_default(), password_hash, is_admin: false, patch },
         groups,
         medias,
     }

@@ -5,9 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use roster_core::{
-    AttrId, Cond, Direction, Filter, GroupId, Op, SortKey, User, UserId, UserQuery, Value,
-};
+use roster_core::{AttrId, Cond, Direction, Filter, GroupId, Op, SortKey, User, UserId, UserQuery, Value};
 use serde_json::{Map, Value as Json};
 
 use super::user_view::{self as view, Output};
@@ -27,13 +25,7 @@ const TEXT_FIELDS: &[(&str, &str)] = &[
     ("timezone", "timezone"),
     ("attempt_ip", "attempt_ip"),
 ];
-const INT_FIELDS: &[&str] = &[
-    "autologin",
-    "rows_per_page",
-    "attempt_failed",
-    "attempt_clock",
-    "roleid",
-];
+const INT_FIELDS: &[&str] = &["autologin", "rows_per_page", "attempt_failed", "attempt_clock", "roleid"];
 
 /// PHP truthiness of an option.
 pub fn truthy(v: Option<&Json>) -> bool {
@@ -69,18 +61,12 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let mut filter = Filter::default();
 
     if let Some(ids) = opt("userids").filter(|v| !v.is_null()) {
-        filter.push(Cond::Id {
-            op: Op::Eq,
-            values: ints(ids),
-        });
+        filter.push(Cond::Id { op: Op::Eq, values: ints(ids) });
     }
     if let Some(groups) = opt("usrgrpids").filter(|v| !v.is_null()) {
         let groups: Vec<GroupId> = ints(groups).into_iter().filter_map(GroupId::new).collect();
         let members = store.memberships(None, Some(groups)).await?;
-        filter.push(Cond::Id {
-            op: Op::Eq,
-            values: members.iter().map(|(u, _)| u.get()).collect(),
-        });
+        filter.push(Cond::Id { op: Op::Eq, values: members.iter().map(|(u, _)| u.get()).collect() });
     }
     if !caller.is_super_admin() {
         let own = caller.id();
@@ -88,25 +74,16 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             vec![own.get()]
         } else {
             let groups: Vec<GroupId> = caller.access.groups.iter().map(|g| g.id).collect();
-            let mut ids: BTreeSet<i64> = store
-                .memberships(None, Some(groups))
-                .await?
-                .iter()
-                .map(|(u, _)| u.get())
-                .collect();
+            let mut ids: BTreeSet<i64> =
+                store.memberships(None, Some(groups)).await?.iter().map(|(u, _)| u.get()).collect();
             ids.insert(own.get());
             ids.into_iter().collect()
         };
-        filter.push(Cond::Id {
-            op: Op::Eq,
-            values: visible,
-        });
+        filter.push(Cond::Id { op: Op::Eq, values: visible });
     }
     if let Some(f) = opt("filter").and_then(as_object) {
         if f.contains_key("passwd") {
-            return Err(ZbxError::params(
-                "It is not possible to filter by user password.",
-            ));
+            return Err(ZbxError::params("It is not possible to filter by user password."));
         }
         for (field, value) in &f {
             if let Some(cond) = exact(field, value) {
@@ -116,24 +93,17 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     }
     let search = opt("search").and_then(as_object).unwrap_or_default();
     if search.contains_key("passwd") {
-        return Err(ZbxError::params(
-            "It is not possible to search by user password.",
-        ));
+        return Err(ZbxError::params("It is not possible to search by user password."));
     }
     let start = truthy(opt("startSearch"));
     let wildcards = truthy(opt("searchWildcardsEnabled"));
     let exclude = truthy(opt("excludeSearch"));
     let mut searched: Vec<(String, Vec<String>)> = Vec::new();
     for (field, value) in &search {
-        let patterns: Vec<String> = texts(value)
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| like_pattern(p, start, wildcards))
-            .collect();
+        let patterns: Vec<String> =
+            texts(value).iter().filter(|p| !p.is_empty()).map(|p| like_pattern(p, start, wildcards)).collect();
         if !patterns.is_empty()
-            && (field == "username"
-                || field == "alias"
-                || TEXT_FIELDS.iter().any(|(f, _)| f == field))
+            && (field == "username" || field == "alias" || TEXT_FIELDS.iter().any(|(f, _)| f == field))
         {
             searched.push((field.clone(), patterns));
         }
@@ -141,18 +111,12 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let any_of = truthy(opt("searchByAny")) && searched.len() > 1;
     if !any_of {
         for (field, patterns) in &searched {
-            filter.push(search_cond(
-                field,
-                if exclude { Op::NotLike } else { Op::Like },
-                patterns,
-            ));
+            filter.push(search_cond(field, if exclude { Op::NotLike } else { Op::Like }, patterns));
         }
     }
 
     let order = sort(opt("sortfield"), opt("sortorder"))?;
-    let limit = opt("limit")
-        .and_then(|l| scalar_text(l)?.parse::<u64>().ok())
-        .filter(|l| *l > 0);
+    let limit = opt("limit").and_then(|l| scalar_text(l)?.parse::<u64>().ok()).filter(|l| *l > 0);
     let count = truthy(opt("countOutput"));
     let in_memory = any_of;
     let query = UserQuery {
@@ -177,11 +141,7 @@ pub async fn run(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         }
     }
     if count {
-        let n = if in_memory {
-            users.len() as u64
-        } else {
-            page.total.unwrap_or(0)
-        };
+        let n = if in_memory { users.len() as u64 } else { page.total.unwrap_or(0) };
         return Ok(Json::String(n.to_string()));
     }
     render(call, &opts, users, v).await
@@ -193,33 +153,19 @@ fn exact(field: &str, value: &Json) -> Option<Cond> {
         return None;
     }
     match field {
-        "userid" => Some(Cond::Id {
-            op: Op::Eq,
-            values: ints(value),
-        }),
-        "username" | "alias" => Some(Cond::Login {
-            op: Op::Eq,
-            values: texts(value),
-        }),
+        "userid" => Some(Cond::Id { op: Op::Eq, values: ints(value) }),
+        "username" | "alias" => Some(Cond::Login { op: Op::Eq, values: texts(value) }),
         f => {
             if let Some((_, attr)) = TEXT_FIELDS.iter().find(|(name, _)| *name == f) {
                 let values = texts(value).into_iter().map(Value::Text).collect();
-                return Some(Cond::Attr {
-                    attr: AttrId::named(attr),
-                    op: Op::Eq,
-                    values,
-                });
+                return Some(Cond::Attr { attr: AttrId::named(attr), op: Op::Eq, values });
             }
             let attr = AttrId::by_name(f).filter(|_| INT_FIELDS.contains(&f))?;
             let nums = ints(value);
             Some(if nums.is_empty() {
                 Cond::Never
             } else {
-                Cond::Attr {
-                    attr,
-                    op: Op::Eq,
-                    values: nums.into_iter().map(Value::Int).collect(),
-                }
+                Cond::Attr { attr, op: Op::Eq, values: nums.into_iter().map(Value::Int).collect() }
             })
         }
     }
@@ -227,20 +173,10 @@ fn exact(field: &str, value: &Json) -> Option<Cond> {
 
 fn search_cond(field: &str, op: Op, patterns: &[String]) -> Cond {
     match field {
-        "username" | "alias" => Cond::Login {
-            op,
-            values: patterns.to_vec(),
-        },
+        "username" | "alias" => Cond::Login { op, values: patterns.to_vec() },
         f => {
-            let attr = TEXT_FIELDS
-                .iter()
-                .find(|(name, _)| *name == f)
-                .map_or("name", |(_, a)| a);
-            Cond::Attr {
-                attr: AttrId::named(attr),
-                op,
-                values: patterns.iter().cloned().map(Value::Text).collect(),
-            }
+            let attr = TEXT_FIELDS.iter().find(|(name, _)| *name == f).map_or("name", |(_, a)| a);
+            Cond::Attr { attr: AttrId::named(attr), op, values: patterns.iter().cloned().map(Value::Text).collect() }
         }
     }
 }
@@ -285,8 +221,7 @@ pub fn like(pattern: &str, text: &str) -> bool {
 }
 
 fn matches_any(u: &User, field: &str, patterns: &[String]) -> bool {
-    let text =
-        view::field(u, if field == "alias" { "username" } else { field }).unwrap_or_default();
+    let text = view::field(u, if field == "alias" { "username" } else { field }).unwrap_or_default();
     patterns.iter().any(|p| like(p, &text))
 }
 
@@ -298,65 +233,33 @@ fn sort(fields: Option<&Json>, orders: Option<&Json>) -> ZbxResult<Vec<(SortKey,
         let key = match f.as_str() {
             "userid" => SortKey::Id,
             "username" | "alias" => SortKey::Login,
-            other => {
-                return Err(ZbxError::app(format!(
-                    "Sorting by field \"{other}\" not allowed."
-                )))
-            }
+            other => return Err(ZbxError::app(format!("Sorting by field \"{other}\" not allowed."))),
         };
-        let order = orders
-            .get(i)
-            .or(orders.first())
-            .map(|o| o.to_ascii_uppercase());
-        out.push((
-            key,
-            if order.as_deref() == Some("DESC") {
-                Direction::Desc
-            } else {
-                Direction::Asc
-            },
-        ));
+        let order = orders.get(i).or(orders.first()).map(|o| o.to_ascii_uppercase());
+        out.push((key, if order.as_deref() == Some("DESC") { Direction::Desc } else { Direction::Asc }));
     }
     Ok(out)
 }
 
-async fn render(
-    call: &Call<'_>,
-    opts: &Map<String, Json>,
-    users: Vec<User>,
-    v: crate::ApiVersion,
-) -> ZbxResult<Json> {
+async fn render(call: &Call<'_>, opts: &Map<String, Json>, users: Vec<User>, v: crate::ApiVersion) -> ZbxResult<Json> {
     let store = call.store();
     let all = view::user_fields(v);
     let fields = Output::parse(opts.get("output"), Output::Extend).fields(&all);
     let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
-    let select = |k: &str| {
-        opts.get(k)
-            .filter(|v| !v.is_null() && **v != Json::Bool(false))
-    };
+    let select = |k: &str| opts.get(k).filter(|v| !v.is_null() && **v != Json::Bool(false));
     let need_groups = select("selectUsrgrps").is_some() || truthy(opts.get("getAccess"));
     let (links, groups) = if need_groups && !ids.is_empty() {
-        (
-            store.memberships(Some(ids.clone()), None).await?,
-            store.user_groups(None).await?,
-        )
+        (store.memberships(Some(ids.clone()), None).await?, store.user_groups(None).await?)
     } else {
         (Vec::new(), Vec::new())
     };
     let need_medias = select("selectMedias").is_some() || select("selectMediatypes").is_some();
     let (medias, types) = if need_medias && !ids.is_empty() {
-        (
-            store.medias_of(ids.clone()).await?,
-            store.media_types(None).await?,
-        )
+        (store.medias_of(ids.clone()).await?, store.media_types(None).await?)
     } else {
         (Vec::new(), Vec::new())
     };
-    let roles = if select("selectRole").is_some() {
-        store.roles(None).await?
-    } else {
-        Vec::new()
-    };
+    let roles = if select("selectRole").is_some() { store.roles(None).await? } else { Vec::new() };
 
     let mut list = Vec::with_capacity(users.len());
     for u in &users {
@@ -367,27 +270,18 @@ async fn render(
             .filter_map(|(_, g)| groups.iter().find(|x| x.id == *g))
             .collect();
         if truthy(opts.get("getAccess")) {
-            let max = |f: fn(&roster_core::UserGroup) -> i64| {
-                own_groups
-                    .iter()
-                    .map(|g| f(g))
-                    .max()
-                    .unwrap_or(0)
-                    .to_string()
-            };
+            let max =
+                |f: fn(&roster_core::UserGroup) -> i64| own_groups.iter().map(|g| f(g)).max().unwrap_or(0).to_string();
             obj.insert("gui_access".into(), Json::String(max(|g| g.gui_access)));
             obj.insert("debug_mode".into(), Json::String(max(|g| g.debug_mode)));
             obj.insert("users_status".into(), Json::String(max(|g| g.users_status)));
         }
         if let Some(out) = select("selectUsrgrps").map(|o| Output::parse(Some(o), Output::Extend)) {
-            let list: Vec<Json> = own_groups
-                .iter()
-                .map(|g| Json::Object(view::select(view::group_json(g, v), &out)))
-                .collect();
+            let list: Vec<Json> =
+                own_groups.iter().map(|g| Json::Object(view::select(view::group_json(g, v), &out))).collect();
             obj.insert("usrgrps".into(), Json::Array(list));
         }
-        let own_medias: Vec<&roster_core::Media> =
-            medias.iter().filter(|m| m.user == u.id).collect();
+        let own_medias: Vec<&roster_core::Media> = medias.iter().filter(|m| m.user == u.id).collect();
         if let Some(out) = select("selectMedias").map(|o| Output::parse(Some(o), Output::Extend)) {
             let list: Vec<Json> = own_medias
                 .iter()
@@ -398,9 +292,7 @@ async fn render(
                 .collect();
             obj.insert("medias".into(), Json::Array(list));
         }
-        if let Some(out) =
-            select("selectMediatypes").map(|o| Output::parse(Some(o), Output::Extend))
-        {
+        if let Some(out) = select("selectMediatypes").map(|o| Output::parse(Some(o), Output::Extend)) {
             let mut seen = Vec::new();
             for m in &own_medias {
                 if !seen.contains(&m.mediatype) {
@@ -415,21 +307,14 @@ async fn render(
             obj.insert("mediatypes".into(), Json::Array(list));
         }
         if let Some(out) = select("selectRole").map(|o| Output::parse(Some(o), Output::Extend)) {
-            let role =
-                view::field(u, "roleid").and_then(|r| roles.iter().find(|x| x.id.to_string() == r));
-            let value = role.map_or(Json::Array(Vec::new()), |r| {
-                Json::Object(view::select(view::role_json(r), &out))
-            });
+            let role = view::field(u, "roleid").and_then(|r| roles.iter().find(|x| x.id.to_string() == r));
+            let value = role.map_or(Json::Array(Vec::new()), |r| Json::Object(view::select(view::role_json(r), &out)));
             obj.insert("role".into(), value);
         }
         list.push((u.id, Json::Object(obj)));
     }
     if truthy(opts.get("preservekeys")) {
-        Ok(Json::Object(
-            list.into_iter()
-                .map(|(id, o)| (id.to_string(), o))
-                .collect(),
-        ))
+        Ok(Json::Object(list.into_iter().map(|(id, o)| (id.to_string(), o)).collect()))
     } else {
         Ok(Json::Array(list.into_iter().map(|(_, o)| o).collect()))
     }
@@ -445,12 +330,7 @@ mod tests {
         assert_eq!(like_pattern("ad", true, false), "ad%");
         assert_eq!(like_pattern("a*n", false, true), "a%n");
         assert_eq!(like_pattern("50%", false, false), "%50\\%%");
-        assert!(
-            like("%dm%", "Admin")
-                && like("a%", "ADMIN")
-                && !like("b%", "Admin")
-                && like("%50\\%%", "x50%y")
-        );
+        assert!(like("%dm%", "Admin") && like("a%", "ADMIN") && !like("b%", "Admin") && like("%50\\%%", "x50%y"));
         assert!(!like("%50\\%%", "x50y"));
     }
 
@@ -458,11 +338,7 @@ mod tests {
     fn sort_fields_are_limited() {
         assert!(sort(Some(&Json::String("name".into())), None).is_err());
         assert_eq!(
-            sort(
-                Some(&serde_json::json!(["username"])),
-                Some(&serde_json::json!("desc"))
-            )
-            .ok(),
+            sort(Some(&serde_json::json!(["username"])), Some(&serde_json::json!("desc"))).ok(),
             Some(vec![(SortKey::Login, Direction::Desc)])
         );
     }

@@ -29,11 +29,8 @@ pub async fn login(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     }
     check_unexpected(&obj, &["username", "password", "userData"], "/").map_err(ZbxError::params)?;
     let field = |name: &str| -> ZbxResult<String> {
-        let value = obj
-            .get(name)
-            .ok_or_else(|| ZbxError::params(missing("/", name)))?;
-        validate::string(value, &format!("/{name}"), false, Some(255), None)
-            .map_err(ZbxError::params)
+        let value = obj.get(name).ok_or_else(|| ZbxError::params(missing("/", name)))?;
+        validate::string(value, &format!("/{name}"), false, Some(255), None).map_err(ZbxError::params)
     };
     let username = field("username")?;
     let password = field("password")?;
@@ -74,12 +71,7 @@ pub async fn login(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         return Err(ZbxError::app(text::LOGIN_FAILED));
     }
     let sessionid = new_session_id();
-    let session = Session {
-        hash: hash_secret(&sessionid),
-        user: id,
-        lastaccess: clock,
-        active: true,
-    };
+    let session = Session { hash: hash_secret(&sessionid), user: id, lastaccess: clock, active: true };
     store.login_succeeded(session).await?;
     let ctx = roster_core::audit::AuditContext::new(Some(id), "zabbix", call.ctx.ip.clone());
     let rec = roster_core::audit::NewAuditRecord::new(
@@ -130,11 +122,7 @@ pub async fn check_authentication(call: &Call<'_>, params: &Json) -> ZbxResult<J
     let v = call.version();
     let store = call.store();
     let obj = as_object(params).unwrap_or_default();
-    let allowed: &[&str] = if v.bearer() {
-        &["sessionid", "token", "extend"]
-    } else {
-        &["sessionid", "extend"]
-    };
+    let allowed: &[&str] = if v.bearer() { &["sessionid", "token", "extend"] } else { &["sessionid", "extend"] };
     check_unexpected(&obj, allowed, "/").map_err(ZbxError::params)?;
     let text_of = |name: &str| {
         obj.get(name)
@@ -156,17 +144,15 @@ pub async fn check_authentication(call: &Call<'_>, params: &Json) -> ZbxResult<J
             }
             _ => Err(ZbxError::params(text::SESSION_TERMINATED)),
         },
-        (None, Some(tok)) if v.bearer() => {
-            match store.api_token_access(&hash_secret(&tok)).await? {
-                Some((token, access)) if token.status == 0 && access.may_act() => {
-                    if token.expired(now()) {
-                        return Err(ZbxError::app("API token expired."));
-                    }
-                    Ok(Json::Object(user_data_json(call, &access)))
+        (None, Some(tok)) if v.bearer() => match store.api_token_access(&hash_secret(&tok)).await? {
+            Some((token, access)) if token.status == 0 && access.may_act() => {
+                if token.expired(now()) {
+                    return Err(ZbxError::app("API token expired."));
                 }
-                _ => Err(ZbxError::params(text::NOT_AUTHORIZED)),
+                Ok(Json::Object(user_data_json(call, &access)))
             }
-        }
+            _ => Err(ZbxError::params(text::NOT_AUTHORIZED)),
+        },
         (None, None) if !v.bearer() => Err(ZbxError::params(missing("/", "sessionid"))),
         _ => Err(ZbxError::params("Session ID or token is expected.")),
     }
@@ -177,11 +163,7 @@ pub async fn unblock(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let ids = validate::ids(params, "/").map_err(ZbxError::params)?;
     let mut writes = Vec::with_capacity(ids.len());
     for id in &ids {
-        let uid = id
-            .parse()
-            .ok()
-            .and_then(UserId::new)
-            .ok_or_else(ZbxError::no_permissions)?;
+        let uid = id.parse().ok().and_then(UserId::new).ok_or_else(ZbxError::no_permissions)?;
         if store.user(uid).await?.is_none() {
             return Err(ZbxError::no_permissions());
         }

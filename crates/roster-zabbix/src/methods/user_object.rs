@@ -10,8 +10,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{ZbxError, ZbxResult};
 use crate::validate::{
-    self, as_object, check_unexpected, entries, first_key_is_int, invalid, missing, strings, sub,
-    Key, VResult,
+    self, as_object, check_unexpected, entries, first_key_is_int, invalid, missing, strings, sub, Key, VResult,
 };
 use crate::ApiVersion;
 
@@ -60,10 +59,9 @@ pub struct UserInput {
 
 /// The 34 interface languages of Zabbix 6.0, after `default`.
 pub const LANGUAGES: &[&str] = &[
-    "default", "en_GB", "en_US", "bg_BG", "ca_ES", "zh_CN", "zh_TW", "cs_CZ", "nl_NL", "fi_FI",
-    "fr_FR", "ka_GE", "de_DE", "el_GR", "he_IL", "hu_HU", "id_ID", "it_IT", "ko_KR", "ja_JP",
-    "lv_LV", "lt_LT", "nb_NO", "fa_IR", "pl_PL", "pt_BR", "pt_PT", "ro_RO", "ru_RU", "sk_SK",
-    "es_ES", "sv_SE", "tr_TR", "uk_UA", "vi_VN",
+    "default", "en_GB", "en_US", "bg_BG", "ca_ES", "zh_CN", "zh_TW", "cs_CZ", "nl_NL", "fi_FI", "fr_FR", "ka_GE",
+    "de_DE", "el_GR", "he_IL", "hu_HU", "id_ID", "it_IT", "ko_KR", "ja_JP", "lv_LV", "lt_LT", "nb_NO", "fa_IR",
+    "pl_PL", "pt_BR", "pt_PT", "ro_RO", "ru_RU", "sk_SK", "es_ES", "sv_SE", "tr_TR", "uk_UA", "vi_VN",
 ];
 
 /// Languages whose locale "is installed" here (the measured peer had only these two).
@@ -97,17 +95,10 @@ pub fn timezones() -> Vec<String> {
     let now = Utc::now().naive_utc();
     let mut list: Vec<(i32, &str)> = names
         .iter()
-        .map(|(name, tz)| {
-            (
-                tz.offset_from_utc_datetime(&now).fix().local_minus_utc(),
-                name.as_str(),
-            )
-        })
+        .map(|(name, tz)| (tz.offset_from_utc_datetime(&now).fix().local_minus_utc(), name.as_str()))
         .collect();
     list.sort();
-    std::iter::once("default".to_owned())
-        .chain(list.into_iter().map(|(_, n)| n.to_owned()))
-        .collect()
+    std::iter::once("default".to_owned()).chain(list.into_iter().map(|(_, n)| n.to_owned())).collect()
 }
 
 fn timezone(v: &Json, path: &str) -> VResult<String> {
@@ -126,11 +117,7 @@ fn timezone(v: &Json, path: &str) -> VResult<String> {
 /// Steps 2-4 of `user.update` (and their `user.create` form): the objects, validated.
 pub fn parse(params: &Json, mode: Mode, version: ApiVersion) -> ZbxResult<Vec<UserInput>> {
     let list: Vec<(Key, Json)> = if first_key_is_int(params) {
-        entries(params)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.clone()))
-            .collect()
+        entries(params).unwrap_or_default().into_iter().map(|(k, v)| (k, v.clone())).collect()
     } else {
         vec![(Key::Int(0), params.clone())]
     };
@@ -164,10 +151,7 @@ fn unique(inputs: &[UserInput], mode: Mode) -> VResult<()> {
         for (i, u) in inputs.iter().enumerate() {
             let Some(v) = get(u) else { continue };
             if inputs[..i].iter().any(|p| get(p) == Some(v)) {
-                return Err(invalid(
-                    &format!("/{}", u.index),
-                    &format!("value ({field})=({v}) already exists"),
-                ));
+                return Err(invalid(&format!("/{}", u.index), &format!("value ({field})=({v}) already exists")));
             }
         }
         Ok(())
@@ -207,19 +191,11 @@ fn fields(mode: Mode, version: ApiVersion) -> Vec<&'static str> {
     f
 }
 
-fn object(
-    obj: &Map<String, Json>,
-    index: i64,
-    mode: Mode,
-    version: ApiVersion,
-) -> VResult<UserInput> {
+fn object(obj: &Map<String, Json>, index: i64, mode: Mode, version: ApiVersion) -> VResult<UserInput> {
     let path = format!("/{index}");
     let allowed = fields(mode, version);
     check_unexpected(obj, &allowed, &path)?;
-    let mut u = UserInput {
-        index,
-        ..UserInput::default()
-    };
+    let mut u = UserInput { index, ..UserInput::default() };
     let creating = mode == Mode::Create;
     let required = |name: &str| match name {
         "userid" => !creating,
@@ -241,14 +217,10 @@ fn object(
             "name" => u.name = Some(validate::string(v, &at, false, Some(100), None)?),
             "surname" => u.surname = Some(validate::string(v, &at, false, Some(100), None)?),
             "passwd" => u.passwd = Some(validate::string(v, &at, true, Some(255), None)?),
-            "current_passwd" => {
-                u.current_passwd = Some(validate::string(v, &at, false, Some(255), None)?)
-            }
+            "current_passwd" => u.current_passwd = Some(validate::string(v, &at, false, Some(255), None)?),
             "url" => u.url = Some(validate::url(v, &at, 2048)?),
             "autologin" => u.autologin = Some(validate::int32(v, &at, Some("0,1"))?),
-            "autologout" => {
-                u.autologout = Some(validate::time_unit(v, &at, true, Some("0,90:86400"))?)
-            }
+            "autologout" => u.autologout = Some(validate::time_unit(v, &at, true, Some("0,90:86400"))?),
             "lang" => u.lang = Some(validate::string(v, &at, true, Some(7), Some(LANGUAGES))?),
             "refresh" => u.refresh = Some(validate::time_unit(v, &at, true, Some("0:3600"))?),
             "theme" => u.theme = Some(validate::string(v, &at, false, Some(128), Some(THEMES))?),
@@ -284,18 +256,13 @@ fn usrgrps(v: &Json, path: &str, not_empty: bool) -> VResult<Vec<String>> {
             return Err(invalid(&at, "an array is expected"));
         };
         check_unexpected(&obj, &["usrgrpid"], &at)?;
-        let id = obj
-            .get("usrgrpid")
-            .ok_or_else(|| missing(&at, "usrgrpid"))?;
+        let id = obj.get("usrgrpid").ok_or_else(|| missing(&at, "usrgrpid"))?;
         ids.push(validate::id(id, &sub(&at, "usrgrpid"))?);
     }
     for (i, (k, _)) in items.iter().enumerate() {
         if ids[..i].contains(&ids[i]) {
             let at = sub(path, &k.position().to_string());
-            return Err(invalid(
-                &at,
-                &format!("value (usrgrpid)=({}) already exists", ids[i]),
-            ));
+            return Err(invalid(&at, &format!("value (usrgrpid)=({}) already exists", ids[i])));
         }
     }
     Ok(ids)
@@ -311,11 +278,7 @@ fn medias(v: &Json, path: &str) -> VResult<Vec<MediaInput>> {
         let Some(obj) = as_object(item).filter(|_| validate::is_array(item)) else {
             return Err(invalid(&at, "an array is expected"));
         };
-        check_unexpected(
-            &obj,
-            &["mediatypeid", "sendto", "active", "severity", "period"],
-            &at,
-        )?;
+        check_unexpected(&obj, &["mediatypeid", "sendto", "active", "severity", "period"], &at)?;
         let mediatypeid = match obj.get("mediatypeid") {
             Some(v) => validate::id(v, &sub(&at, "mediatypeid"))?,
             None => return Err(missing(&at, "mediatypeid")),
@@ -324,25 +287,11 @@ fn medias(v: &Json, path: &str) -> VResult<Vec<MediaInput>> {
             Some(v) => strings(v, &sub(&at, "sendto"), true)?,
             None => return Err(missing(&at, "sendto")),
         };
-        let active = obj
-            .get("active")
-            .map(|v| validate::int32(v, &sub(&at, "active"), Some("0,1")))
-            .transpose()?;
-        let severity = obj
-            .get("severity")
-            .map(|v| validate::int32(v, &sub(&at, "severity"), Some("0:63")))
-            .transpose()?;
-        let period = obj
-            .get("period")
-            .map(|v| validate::time_period(v, &sub(&at, "period"), 1024))
-            .transpose()?;
-        out.push(MediaInput {
-            mediatypeid,
-            sendto,
-            active,
-            severity,
-            period,
-        });
+        let active = obj.get("active").map(|v| validate::int32(v, &sub(&at, "active"), Some("0,1"))).transpose()?;
+        let severity =
+            obj.get("severity").map(|v| validate::int32(v, &sub(&at, "severity"), Some("0:63"))).transpose()?;
+        let period = obj.get("period").map(|v| validate::time_period(v, &sub(&at, "period"), 1024)).transpose()?;
+        out.push(MediaInput { mediatypeid, sendto, active, severity, period });
     }
     Ok(out)
 }
@@ -352,11 +301,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const V6: ApiVersion = ApiVersion {
-        major: 6,
-        minor: 0,
-        patch: 14,
-    };
+    const V6: ApiVersion = ApiVersion { major: 6, minor: 0, patch: 14 };
 
     fn err(params: Json) -> String {
         match parse(&params, Mode::Update, V6) {
@@ -367,27 +312,12 @@ mod tests {
 
     #[test]
     fn shape_and_order() {
-        assert_eq!(
-            err(json!({})),
-            "Invalid parameter \"/1\": the parameter \"userid\" is missing."
-        );
-        assert_eq!(
-            err(json!([])),
-            "Invalid parameter \"/1\": the parameter \"userid\" is missing."
-        );
+        assert_eq!(err(json!({})), "Invalid parameter \"/1\": the parameter \"userid\" is missing.");
+        assert_eq!(err(json!([])), "Invalid parameter \"/1\": the parameter \"userid\" is missing.");
         assert_eq!(parse(&json!(["4"]), Mode::Update, V6), Err(ZbxError::Fatal));
-        assert_eq!(
-            err(json!({"userid": "x", "foo": 1})),
-            "Invalid parameter \"/1\": unexpected parameter \"foo\"."
-        );
-        assert_eq!(
-            err(json!({"theme": "x", "userid": "x"})),
-            "Invalid parameter \"/1/userid\": a number is expected."
-        );
-        assert_eq!(
-            err(json!({"userid": 1, "alias": "a", "username": "b"})),
-            "Parameter \"alias\" is deprecated."
-        );
+        assert_eq!(err(json!({"userid": "x", "foo": 1})), "Invalid parameter \"/1\": unexpected parameter \"foo\".");
+        assert_eq!(err(json!({"theme": "x", "userid": "x"})), "Invalid parameter \"/1/userid\": a number is expected.");
+        assert_eq!(err(json!({"userid": 1, "alias": "a", "username": "b"})), "Parameter \"alias\" is deprecated.");
         assert_eq!(
             err(json!([{"userid": 4}, {"userid": "004"}])),
             "Invalid parameter \"/2\": value (userid)=(4) already exists."
@@ -401,18 +331,18 @@ mod tests {
             "Invalid parameter \"/1/usrgrps/2\": value (usrgrpid)=(7) already exists."
         );
         assert_eq!(
-            err(
-                json!({"userid": 1, "medias": [{"mediatypeid": 1, "sendto": "a", "severity": 64}]})
-            ),
+            err(json!({"userid": 1, "medias": [{"mediatypeid": 1, "sendto": "a", "severity": 64}]})),
             "Invalid parameter \"/1/medias/1/severity\": value must be one of 0-63."
         );
-        let ok = parse(&json!({"userid": "004", "alias": "ann", "medias": [{"mediatypeid": "1", "sendto": "a@b.c"}]}), Mode::Update, V6).expect("valid");
+        let ok = parse(
+            &json!({"userid": "004", "alias": "ann", "medias": [{"mediatypeid": "1", "sendto": "a@b.c"}]}),
+            Mode::Update,
+            V6,
+        )
+        .expect("valid");
         assert_eq!(ok[0].userid.as_deref(), Some("4"));
         assert_eq!(ok[0].username.as_deref(), Some("ann"));
-        assert_eq!(
-            ok[0].medias.as_ref().map(|m| m[0].sendto.clone()),
-            Some(vec!["a@b.c".to_owned()])
-        );
+        assert_eq!(ok[0].medias.as_ref().map(|m| m[0].sendto.clone()), Some(vec!["a@b.c".to_owned()]));
     }
 
     #[test]

@@ -67,8 +67,7 @@ pub fn field(u: &User, name: &str) -> Option<String> {
         "autologin" | "rows_per_page" | "attempt_failed" | "attempt_clock" => {
             attr_int(u, name).unwrap_or(0).to_string()
         }
-        "name" | "url" | "autologout" | "lang" | "refresh" | "theme" | "timezone"
-        | "attempt_ip" => attr_text(u, name),
+        "name" | "url" | "autologout" | "lang" | "refresh" | "theme" | "timezone" | "attempt_ip" => attr_text(u, name),
         "userdirectoryid" | "ts_provisioned" => "0".into(),
         _ => return None,
     })
@@ -111,11 +110,7 @@ pub fn role_json(r: &Role) -> Map<String, Json> {
 
 /// A medium; `sendto` is a list for e-mail media types and a string for the others.
 pub fn media_json(m: &Media, email: bool) -> Map<String, Json> {
-    let sendto = if email {
-        json!(m.sendto)
-    } else {
-        json!(m.sendto.join("\n"))
-    };
+    let sendto = if email { json!(m.sendto) } else { json!(m.sendto.join("\n")) };
     let v = json!({
         "mediaid": m.id.to_string(),
         "userid": m.user.to_string(),
@@ -143,10 +138,7 @@ pub fn media_type_json(t: &MediaType) -> Map<String, Json> {
 pub fn select(obj: Map<String, Json>, output: &Output) -> Map<String, Json> {
     match output {
         Output::Extend => obj,
-        Output::Fields(f) => obj
-            .into_iter()
-            .filter(|(k, _)| f.iter().any(|x| x == k))
-            .collect(),
+        Output::Fields(f) => obj.into_iter().filter(|(k, _)| f.iter().any(|x| x == k)).collect(),
         Output::Count => Map::new(),
     }
 }
@@ -165,11 +157,7 @@ impl Output {
         match v {
             Some(Json::String(s)) if s == "extend" => Output::Extend,
             Some(Json::String(s)) if s == "count" => Output::Count,
-            Some(Json::Array(a)) => Output::Fields(
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect(),
-            ),
+            Some(Json::Array(a)) => Output::Fields(a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()),
             Some(Json::String(s)) => Output::Fields(vec![s.clone()]),
             _ => default,
         }
@@ -179,11 +167,7 @@ impl Output {
     pub fn fields<'a>(&self, all: &[&'a str]) -> Vec<&'a str> {
         match self {
             Output::Extend => all.to_vec(),
-            Output::Fields(f) => all
-                .iter()
-                .filter(|a| f.iter().any(|x| x == *a))
-                .copied()
-                .collect(),
+            Output::Fields(f) => all.iter().filter(|a| f.iter().any(|x| x == *a)).copied().collect(),
             Output::Count => Vec::new(),
         }
     }

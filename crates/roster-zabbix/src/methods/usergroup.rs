@@ -23,23 +23,12 @@ pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     }
     if let Some(users) = opts.get("userids").filter(|v| !v.is_null()) {
         let users = texts(users);
-        groups.retain(|g| {
-            links
-                .iter()
-                .any(|(u, x)| *x == g.id && users.contains(&u.to_string()))
-        });
+        groups.retain(|g| links.iter().any(|(u, x)| *x == g.id && users.contains(&u.to_string())));
     }
-    let users_out = opts
-        .get("selectUsers")
-        .filter(|v| !v.is_null())
-        .map(|o| Output::parse(Some(o), Output::Extend));
+    let users_out = opts.get("selectUsers").filter(|v| !v.is_null()).map(|o| Output::parse(Some(o), Output::Extend));
     let all_users = match &users_out {
         Some(_) => {
-            let q = roster_core::UserQuery {
-                limit: u64::MAX,
-                count_total: false,
-                ..Default::default()
-            };
+            let q = roster_core::UserQuery { limit: u64::MAX, count_total: false, ..Default::default() };
             store.find_users(&q).await?.items
         }
         None => Vec::new(),
@@ -53,19 +42,11 @@ pub async fn get(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
                 let members: Vec<Json> = all_users
                     .iter()
                     .filter(|u| links.iter().any(|(id, x)| *id == u.id && *x == g.id))
-                    .map(|u| {
-                        Json::Object(view::select(
-                            view::user_json(u, &out.fields(&fields)),
-                            &Output::Extend,
-                        ))
-                    })
+                    .map(|u| Json::Object(view::select(view::user_json(u, &out.fields(&fields)), &Output::Extend)))
                     .collect();
                 extra.insert("users".into(), Json::Array(members));
             }
-            Row {
-                fields: view::group_json(g, call.version()),
-                extra,
-            }
+            Row { fields: view::group_json(g, call.version()), extra }
         })
         .collect();
     by_ids(&mut rows, &opts, "usrgrpids", "usrgrpid");
@@ -97,11 +78,7 @@ struct GroupInput {
 }
 
 fn group_input(obj: &Map<String, Json>, path: &str, create: bool) -> VResult<GroupInput> {
-    let allowed: Vec<&str> = FIELDS
-        .iter()
-        .copied()
-        .filter(|f| !(create && *f == "usrgrpid"))
-        .collect();
+    let allowed: Vec<&str> = FIELDS.iter().copied().filter(|f| !(create && *f == "usrgrpid")).collect();
     check_unexpected(obj, &allowed, path)?;
     let id = match obj.get("usrgrpid") {
         Some(v) => Some(validate::id(v, &sub(path, "usrgrpid"))?),
@@ -109,21 +86,11 @@ fn group_input(obj: &Map<String, Json>, path: &str, create: bool) -> VResult<Gro
         None => None,
     };
     let name = match obj.get("name") {
-        Some(v) => Some(validate::string(
-            v,
-            &sub(path, "name"),
-            true,
-            Some(64),
-            None,
-        )?),
+        Some(v) => Some(validate::string(v, &sub(path, "name"), true, Some(64), None)?),
         None if create => return Err(missing(path, "name")),
         None => None,
     };
-    let int = |k: &str, rule: &str| {
-        obj.get(k)
-            .map(|v| validate::int32(v, &sub(path, k), Some(rule)))
-            .transpose()
-    };
+    let int = |k: &str, rule: &str| obj.get(k).map(|v| validate::int32(v, &sub(path, k), Some(rule))).transpose();
     let gui_access = int("gui_access", "0,1,2,3")?;
     let users_status = int("users_status", "0,1")?;
     let debug_mode = int("debug_mode", "0,1")?;
@@ -138,10 +105,7 @@ fn group_input(obj: &Map<String, Json>, path: &str, create: bool) -> VResult<Gro
                     .filter(|_| validate::is_array(item))
                     .ok_or_else(|| invalid(&p, "an array is expected"))?;
                 check_unexpected(&o, &["userid"], &p)?;
-                let uid = validate::id(
-                    o.get("userid").ok_or_else(|| missing(&p, "userid"))?,
-                    &sub(&p, "userid"),
-                )?;
+                let uid = validate::id(o.get("userid").ok_or_else(|| missing(&p, "userid"))?, &sub(&p, "userid"))?;
                 ids.extend(uid.parse().ok().and_then(UserId::new));
             }
             Some(ids)
@@ -179,20 +143,13 @@ async fn check_names(call: &Call<'_>, list: &[GroupInput]) -> ZbxResult<()> {
     let existing = call.store().user_groups(None).await?;
     for g in list {
         if let Some(name) = &g.name {
-            if existing
-                .iter()
-                .any(|e| e.name == *name && Some(e.id) != g.id)
-            {
-                return Err(ZbxError::params(format!(
-                    "User group \"{name}\" already exists."
-                )));
+            if existing.iter().any(|e| e.name == *name && Some(e.id) != g.id) {
+                return Err(ZbxError::params(format!("User group \"{name}\" already exists.")));
             }
         }
         for u in g.users.iter().flatten() {
             if call.store().user(*u).await?.is_none() {
-                return Err(ZbxError::params(format!(
-                    "User with ID \"{u}\" is not available."
-                )));
+                return Err(ZbxError::params(format!("User with ID \"{u}\" is not available.")));
             }
         }
     }
@@ -202,10 +159,7 @@ async fn check_names(call: &Call<'_>, list: &[GroupInput]) -> ZbxResult<()> {
 pub async fn create(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let list = inputs(params, true)?;
     check_names(call, &list).await?;
-    let first = list
-        .first()
-        .and_then(|g| g.name.clone())
-        .unwrap_or_default();
+    let first = list.first().and_then(|g| g.name.clone()).unwrap_or_default();
     let groups: Vec<NewUserGroup> = list
         .into_iter()
         .map(|g| NewUserGroup {
@@ -216,11 +170,7 @@ pub async fn create(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             users: g.users.unwrap_or_default(),
         })
         .collect();
-    let ids = call
-        .store()
-        .create_user_groups(groups)
-        .await
-        .map_err(|e| map_store(e, &first))?;
+    let ids = call.store().create_user_groups(groups).await.map_err(|e| map_store(e, &first))?;
     let made = ids.iter().map(|i| (Some(i.get()), String::new())).collect();
     call.record(roster_core::audit::ACTION_ADD, roster_core::audit::RESOURCE_USER_GROUP, made).await;
     Ok(json!({ "usrgrpids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))
@@ -235,14 +185,8 @@ pub async fn update(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
         }
     }
     check_names(call, &list).await?;
-    let first = list
-        .first()
-        .and_then(|g| g.name.clone())
-        .unwrap_or_default();
-    let ids: Vec<String> = list
-        .iter()
-        .filter_map(|g| g.id.map(|i| i.to_string()))
-        .collect();
+    let first = list.first().and_then(|g| g.name.clone()).unwrap_or_default();
+    let ids: Vec<String> = list.iter().filter_map(|g| g.id.map(|i| i.to_string())).collect();
     let patches = list
         .into_iter()
         .filter_map(|g| {
@@ -256,10 +200,7 @@ pub async fn update(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             g.id.map(|id| (id, patch))
         })
         .collect();
-    call.store()
-        .update_user_groups(patches)
-        .await
-        .map_err(|e| map_store(e, &first))?;
+    call.store().update_user_groups(patches).await.map_err(|e| map_store(e, &first))?;
     let changed = ids.iter().map(|i| (i.parse().ok(), String::new())).collect();
     call.record(roster_core::audit::ACTION_UPDATE, roster_core::audit::RESOURCE_USER_GROUP, changed).await;
     Ok(json!({ "usrgrpids": ids }))
@@ -271,25 +212,15 @@ pub async fn delete(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
     let groups = store.user_groups(None).await?;
     let mut doomed = Vec::with_capacity(ids.len());
     for id in &ids {
-        let g = groups
-            .iter()
-            .find(|g| g.id.to_string() == *id)
-            .ok_or_else(ZbxError::no_permissions)?;
+        let g = groups.iter().find(|g| g.id.to_string() == *id).ok_or_else(ZbxError::no_permissions)?;
         doomed.push(g.clone());
     }
     let links = store.memberships(None, None).await?;
     for g in &doomed {
         for (user, _) in links.iter().filter(|(_, x)| *x == g.id) {
-            let left = links
-                .iter()
-                .filter(|(u, x)| u == user && !doomed.iter().any(|d| d.id == *x))
-                .count();
+            let left = links.iter().filter(|(u, x)| u == user && !doomed.iter().any(|d| d.id == *x)).count();
             if left == 0 {
-                let login = store
-                    .user(*user)
-                    .await?
-                    .map(|u| u.login)
-                    .unwrap_or_default();
+                let login = store.user(*user).await?.map(|u| u.login).unwrap_or_default();
                 return Err(ZbxError::params(format!(
                     "User group \"{}\" cannot be deleted, because user \"{login}\" would be without user groups.",
                     g.name
@@ -297,9 +228,7 @@ pub async fn delete(call: &Call<'_>, params: &Json) -> ZbxResult<Json> {
             }
         }
     }
-    store
-        .delete_user_groups(doomed.iter().map(|g| g.id).collect())
-        .await?;
+    store.delete_user_groups(doomed.iter().map(|g| g.id).collect()).await?;
     let gone = doomed.iter().map(|g| (Some(g.id.get()), g.name.clone())).collect();
     call.record(roster_core::audit::ACTION_DELETE, roster_core::audit::RESOURCE_USER_GROUP, gone).await;
     Ok(json!({ "usrgrpids": ids }))

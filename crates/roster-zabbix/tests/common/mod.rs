@@ -4,7 +4,7 @@
 //! Each test file compiles this module on its own, so not every helper is used everywhere.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use roster_server::{DatabaseArgs, ServeConfig};
@@ -39,10 +39,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 
     pub fn text(&self) -> String {
@@ -56,18 +53,14 @@ pub async fn start(version: &str) -> Server {
     let db_path = dir.path().join("z.db");
     let cfg = ServeConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
-        database: DatabaseArgs {
-            database_url: format!("sqlite://{}", db_path.display()),
-        },
+        database: DatabaseArgs { database_url: test_database_url(dir.path(), "z.db") },
         admin_password: Some(ADMIN_PASSWORD.into()),
         bootstrap_webhook: Some(HOOK_CODE.into()),
         zabbix_version: version.parse().expect("version"),
         ..ServeConfig::default()
     };
     let prepared = roster_server::prepare(&cfg).await.expect("prepare");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(roster_server::run(listener, prepared.app, async move {
@@ -78,10 +71,7 @@ pub async fn start(version: &str) -> Server {
         url: format!("{base}/api_jsonrpc.php"),
         base,
         db_path,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client"),
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
         stop: Some(tx),
         task: Some(task),
         _dir: dir,
@@ -109,13 +99,7 @@ impl Server {
 
     /// POSTs a JSON value as `application/json-rpc` to `/api_jsonrpc.php`.
     pub async fn post(&self, body: &Value) -> Reply {
-        self.post_raw(
-            "/api_jsonrpc.php",
-            Some("application/json-rpc"),
-            body.to_string(),
-            None,
-        )
-        .await
+        self.post_raw("/api_jsonrpc.php", Some("application/json-rpc"), body.to_string(), None).await
     }
 
     /// One call with `auth` in the body (or none); the whole answer object.
@@ -132,14 +116,7 @@ impl Server {
     /// One call authenticated by `Authorization: Bearer`.
     pub async fn call_bearer(&self, method: &str, params: Value, bearer: &str) -> Value {
         let body = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1});
-        let r = self
-            .post_raw(
-                "/api_jsonrpc.php",
-                Some("application/json"),
-                body.to_string(),
-                Some(bearer),
-            )
-            .await;
+        let r = self.post_raw("/api_jsonrpc.php", Some("application/json"), body.to_string(), Some(bearer)).await;
         r.json
     }
 
@@ -153,23 +130,12 @@ impl Server {
     /// The `(code, data)` of a call that must fail.
     pub async fn err(&self, method: &str, params: Value, auth: Option<&str>) -> (i64, String) {
         let a = self.call(method, params, auth).await;
-        let e = a
-            .get("error")
-            .unwrap_or_else(|| panic!("{method} should fail: {a}"));
-        (
-            e["code"].as_i64().unwrap_or(0),
-            e["data"].as_str().unwrap_or("").to_owned(),
-        )
+        let e = a.get("error").unwrap_or_else(|| panic!("{method} should fail: {a}"));
+        (e["code"].as_i64().unwrap_or(0), e["data"].as_str().unwrap_or("").to_owned())
     }
 
     pub async fn login(&self, user: &str, password: &str) -> String {
-        let r = self
-            .ok(
-                "user.login",
-                json!({"username": user, "password": password}),
-                None,
-            )
-            .await;
+        let r = self.ok("user.login", json!({"username": user, "password": password}), None).await;
         r.as_str().expect("session id").to_owned()
     }
 
@@ -180,15 +146,7 @@ impl Server {
     /// A Bitrix24 call through the administrator's webhook; the whole answer.
     pub async fn bitrix(&self, method: &str, params: Value) -> Value {
         let url = format!("{}/rest/1/{HOOK_CODE}/{method}", self.base);
-        let r = read(
-            self.client
-                .post(url)
-                .json(&params)
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await;
+        let r = read(self.client.post(url).json(&params).send().await.expect("request")).await;
         assert!(r.json.get("error").is_none(), "{method}: {}", r.text());
         r.json
     }
@@ -214,15 +172,67 @@ async fn read(resp: reqwest::Response) -> Reply {
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.expect("body").to_vec();
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        bytes,
-        json,
-    }
+    Reply { status, headers, bytes, json }
 }
 
 /// A plain user of the User role in group 13 ("Internal"), created by the admin.
 pub fn user_params(username: &str, password: &str) -> Value {
     json!({"username": username, "passwd": password, "roleid": "1", "usrgrps": [{"usrgrpid": "13"}], "name": "Ann", "surname": "Lee"})
+}
+
+// ---------------------------------------------------------------------------------------
+// The backend of test servers: SQLite by default, PostgreSQL with ROSTER_TEST_BACKEND=postgres.
+
+/// The database URL of a test server in `dir`: `sqlite://dir/FILE` by default; with
+/// `ROSTER_TEST_BACKEND=postgres`, a fresh database on the server of `ROSTER_TEST_PG_URL`
+/// (default `postgres://postgres@127.0.0.1:5432/postgres`), made once per `dir` (a restart
+/// in the same `dir` finds it again) and dropped by a later call once `dir` is gone.
+pub fn test_database_url(dir: &Path, file: &str) -> String {
+    if std::env::var("ROSTER_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return format!("sqlite://{}", dir.join(file).display());
+    }
+    let marker = dir.join("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return url;
+    }
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let server =
+        std::env::var("ROSTER_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("roster_e2e_{}_{n}", std::process::id());
+    let owner = dir.display().to_string().replace('\'', "''");
+    let url = match server.rsplit_once('/') {
+        Some((base, db)) if !base.ends_with('/') => match db.split_once('?') {
+            Some((_, options)) => format!("{base}/{name}?{options}"),
+            None => format!("{base}/{name}"),
+        },
+        _ => format!("{}/{name}", server.trim_end_matches('/')),
+    };
+    // On a thread of its own: callers are inside a runtime, and this must finish first.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let (admin, conn) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("ROSTER_TEST_BACKEND=postgres, but {server} is not reachable: {e}"));
+            tokio::spawn(conn);
+            // Databases of earlier test servers whose directory is gone (their test ended).
+            let sql = "SELECT datname::text, coalesce(shobj_description(oid, 'pg_database'), '') \
+                       FROM pg_database WHERE datname LIKE 'roster_e2e_%'";
+            for row in admin.query(sql, &[]).await.expect("list test databases") {
+                let (old, owner): (String, String) = (row.get(0), row.get(1));
+                if !owner.is_empty() && !Path::new(&owner).exists() {
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)")).await;
+                }
+            }
+            // Names are made here from digits; CREATE DATABASE takes no parameters.
+            admin.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE");
+            let comment = format!("COMMENT ON DATABASE {name} IS '{owner}'");
+            admin.batch_execute(&comment).await.expect("COMMENT ON DATABASE");
+        })
+    })
+    .join()
+    .expect("make the test database");
+    std::fs::write(&marker, &url).expect("remember the test database");
+    url
 }

@@ -26,15 +26,7 @@ impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--bootstrap-webhook",
-                CODE,
-                "--admin-password",
-                ADMIN_PASSWORD,
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--bootstrap-webhook", CODE, "--admin-password", ADMIN_PASSWORD])
             .arg("--database-url")
             .arg(format!("sqlite://{}/r.db", dir.path().display()))
             .env("ROSTER_LOG", "warn")
@@ -52,12 +44,7 @@ impl Server {
             .to_string();
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let webhook = format!("{base}/rest/1/{CODE}/");
-        Server {
-            child,
-            base,
-            webhook,
-            dir,
-        }
+        Server { child, base, webhook, dir }
     }
 }
 
@@ -83,8 +70,7 @@ impl Run {
 
     /// stdout parsed as JSON (panics with the whole run when it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
     }
 }
 
@@ -102,22 +88,13 @@ pub fn roster_in(args: &[&str], input: Option<&str>) -> Run {
         .env_remove("ROSTER_URL")
         .env_remove("ROSTER_TOKEN")
         .env_remove("ROSTER_PROXY")
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run roster");
     if let Some(text) = input {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("write stdin");
+        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write stdin");
     }
     let out = child.wait_with_output().expect("roster output");
     Run {
@@ -129,11 +106,9 @@ pub fn roster_in(args: &[&str], input: Option<&str>) -> Run {
 
 /// Runs the CLI off the async runtime, so in-test fakes keep answering.
 pub async fn roster_async(args: Vec<String>) -> Run {
-    tokio::task::spawn_blocking(move || {
-        roster(&args.iter().map(String::as_str).collect::<Vec<_>>())
-    })
-    .await
-    .expect("join")
+    tokio::task::spawn_blocking(move || roster(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+        .await
+        .expect("join")
 }
 
 pub fn quick() -> Duration {
