@@ -122,3 +122,33 @@ impl crate::directory::Directory {
         }
     }
 }
+
+/// The record of a user change: `items` are (log key, column, new text) read from the patch
+/// before it was applied, `old` the column texts before; unchanged values are left out of an
+/// update, and the context's notes (e.g. a masked password) are added. Shared by every backend.
+pub fn user_change(
+    ctx: &AuditContext,
+    id: UserId,
+    adding: bool,
+    items: &[(String, String, String)],
+    old: &std::collections::BTreeMap<String, String>,
+    name: String,
+) -> NewAuditRecord {
+    let verb = if adding { "add" } else { "update" };
+    let mut details = serde_json::Map::new();
+    for (key, col, new) in items {
+        let old = old.get(col).cloned().unwrap_or_default();
+        if !adding && old == *new {
+            continue;
+        }
+        let entry = if adding { serde_json::json!([verb, new]) } else { serde_json::json!([verb, new, old]) };
+        details.insert(key.clone(), entry);
+    }
+    for (key, value) in &ctx.notes {
+        details.insert(format!("user.{key}"), serde_json::json!([verb, value]));
+    }
+    let action = if adding { ACTION_ADD } else { ACTION_UPDATE };
+    let mut rec = NewAuditRecord::new(ctx, action, RESOURCE_USER, Some(id.get()), name);
+    rec.details = serde_json::Value::Object(details).to_string();
+    rec
+}

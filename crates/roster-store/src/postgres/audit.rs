@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 
 use deadpool_postgres::GenericClient;
-use roster_core::audit::{
-    AuditContext, AuditQuery, AuditRecord, NewAuditRecord, ACTION_ADD, ACTION_UPDATE, RESOURCE_USER,
-};
+use roster_core::audit::{AuditContext, AuditQuery, AuditRecord, NewAuditRecord};
 use roster_core::credentials::random_hex;
 use roster_core::{AttrId, AttrKind, StoreResult, UserId};
 use tokio_postgres::types::ToSql;
@@ -96,22 +94,7 @@ pub(crate) async fn record_user<C: GenericClient>(
     old: &BTreeMap<String, String>,
     name: String,
 ) -> StoreResult<()> {
-    let mut details = serde_json::Map::new();
-    for (key, column, new) in items {
-        let old = old.get(column).cloned().unwrap_or_default();
-        if !adding && old == *new {
-            continue;
-        }
-        let entry = if adding { serde_json::json!(["add", new]) } else { serde_json::json!(["update", new, old]) };
-        details.insert(key.clone(), entry);
-    }
-    for (key, value) in &ctx.notes {
-        details.insert(format!("user.{key}"), serde_json::json!([if adding { "add" } else { "update" }, value]));
-    }
-    let action = if adding { ACTION_ADD } else { ACTION_UPDATE };
-    let mut rec = NewAuditRecord::new(ctx, action, RESOURCE_USER, Some(id.get()), name);
-    rec.details = serde_json::Value::Object(details).to_string();
-    append(c, &[rec]).await
+    append(c, &[roster_core::audit::user_change(ctx, id, adding, items, old, name)]).await
 }
 
 pub(crate) async fn append<C: GenericClient>(c: &C, records: &[NewAuditRecord]) -> StoreResult<()> {

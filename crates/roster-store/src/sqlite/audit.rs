@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use roster_core::audit::{
-    user_key, AuditContext, AuditQuery, AuditRecord, NewAuditRecord, ACTION_ADD, ACTION_UPDATE, RESOURCE_USER,
-};
+use roster_core::audit::{user_key, AuditContext, AuditQuery, AuditRecord, NewAuditRecord};
 use roster_core::credentials::random_hex;
 use roster_core::{Change, CustomChange, StoreResult, UserId, UserPatch, Value};
 use rusqlite::types::Value as SqlValue;
@@ -114,22 +112,7 @@ pub(crate) fn record_user(
     old: &BTreeMap<String, String>,
     name: String,
 ) -> StoreResult<()> {
-    let mut details = serde_json::Map::new();
-    for (key, col, new) in items {
-        let old = old.get(col).cloned().unwrap_or_default();
-        if !adding && old == *new {
-            continue;
-        }
-        let entry = if adding { serde_json::json!(["add", new]) } else { serde_json::json!(["update", new, old]) };
-        details.insert(key.clone(), entry);
-    }
-    for (key, value) in &ctx.notes {
-        details.insert(format!("user.{key}"), serde_json::json!([if adding { "add" } else { "update" }, value]));
-    }
-    let mut rec =
-        NewAuditRecord::new(ctx, if adding { ACTION_ADD } else { ACTION_UPDATE }, RESOURCE_USER, Some(id.get()), name);
-    rec.details = serde_json::Value::Object(details).to_string();
-    append(c, &[rec])
+    append(c, &[roster_core::audit::user_change(ctx, id, adding, items, old, name)])
 }
 
 pub(crate) fn append(c: &Connection, records: &[NewAuditRecord]) -> StoreResult<()> {
