@@ -55,7 +55,7 @@ impl SqliteStore {
         migrate(&mut conn)?;
         let mut wal = path.clone().into_os_string();
         wal.push("-wal");
-        let writer = Writer::start(conn, wal.into())?;
+        let writer = Writer::start(conn, open_conn(&path, false)?, wal.into())?;
         Ok(SqliteStore { inner: Arc::new(Inner { path, writer }) })
     }
 
