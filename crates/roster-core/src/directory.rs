@@ -132,34 +132,29 @@ impl Directory {
 
     /// Resolves a webhook (`user` is a numeric id or a login) to an actor.
     pub async fn authenticate_webhook(&self, user: &str, code: &str) -> Result<Actor, AuthError> {
-        let user = self.resolve_login(user).await?.ok_or(AuthError::BadCredentials)?;
-        let hooks = self.store.webhooks_of(user.id).await.map_err(CoreError::from)?;
+        let id = match user.parse::<i64>() {
+            Ok(raw) => UserId::new(raw),
+            Err(_) => self.store.password_of(user).await.map_err(CoreError::from)?.map(|(id, _)| id),
+        };
+        let found = match id {
+            Some(id) => self.store.user_with_webhooks(id).await.map_err(CoreError::from)?,
+            None => None,
+        };
+        // A login names active users only; a numeric id names any (the inactive are refused below).
+        let numeric = user.parse::<i64>().is_ok();
+        let (user, hooks) = found.filter(|(u, _)| numeric || u.is_active()).ok_or(AuthError::BadCredentials)?;
         // Check every hook so the time taken does not say which one matched.
-        let mut found: Option<&Webhook> = None;
+        let mut matched: Option<&Webhook> = None;
         for hook in &hooks {
-            if credentials::secret_matches(code, &hook.code_hash) && found.is_none() {
-                found = Some(hook);
+            if credentials::secret_matches(code, &hook.code_hash) && matched.is_none() {
+                matched = Some(hook);
             }
         }
-        let hook = found.ok_or(AuthError::BadCredentials)?;
+        let hook = matched.ok_or(AuthError::BadCredentials)?;
         if !user.is_active() {
             return Err(AuthError::Inactive);
         }
         Ok(Actor { scopes: hook.scopes.clone(), credential: Credential::Webhook(hook.id), user })
-    }
-
-    async fn resolve_login(&self, user: &str) -> CoreResult<Option<User>> {
-        if let Ok(raw) = user.parse::<i64>() {
-            return match UserId::new(raw) {
-                Some(id) => Ok(self.store.user(id).await?),
-                None => Ok(None),
-            };
-        }
-        let found = self.store.password_of(user).await?;
-        match found {
-            Some((id, _)) => Ok(self.store.user(id).await?.filter(User::is_active)),
-            None => Ok(None),
-        }
     }
 
     pub async fn user(&self, id: UserId) -> CoreResult<Option<User>> {

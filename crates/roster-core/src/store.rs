@@ -115,6 +115,14 @@ pub trait Store: Send + Sync + 'static {
     async fn create_webhook(&self, hook: NewWebhook) -> StoreResult<WebhookId>;
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>>;
     async fn webhooks_of(&self, user: UserId) -> StoreResult<Vec<Webhook>>;
+    /// A user and their webhooks, read together (one snapshot where the backend can):
+    /// what authenticating a webhook call needs.
+    async fn user_with_webhooks(&self, id: UserId) -> StoreResult<Option<(User, Vec<Webhook>)>> {
+        match self.user(id).await? {
+            Some(user) => Ok(Some((user, self.webhooks_of(id).await?))),
+            None => Ok(None),
+        }
+    }
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool>;
 
     /// Makes every write this process has committed durable (flushed to disk). Backends

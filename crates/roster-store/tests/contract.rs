@@ -94,4 +94,5 @@ contract! {
     limits::shared_limits,
     audit::user_changes_are_recorded,
     audit::appended_records_and_queries,
+    audit::user_history_by_resource_id,
 }

@@ -46,6 +46,7 @@ pub(crate) const TABLES: &[TableDef] = &[
     table("event_deliveries", &["id"]),
     table("offline_events", &["id"]),
     table("audit_log", &["id"]),
+    table("audit_heads", &["resource_id"]),
 ];
 
 /// Tables of a Roster database that are not directory data.

@@ -109,6 +109,7 @@ pub(crate) async fn delete_users<C: GenericClient>(c: &C, ids: Vec<UserId>) -> S
         execute(c, files, &[&id.get()]).await?;
         let heads = "UPDATE departments SET head = NULL WHERE head = $1";
         execute(c, heads, &[&id.get()]).await?;
+        super::audit::keep_heads(c, id.get()).await?;
         if execute(c, "DELETE FROM users WHERE id = $1", &[&id.get()]).await? == 0 {
             return Err(StoreError::Missing("user"));
         }

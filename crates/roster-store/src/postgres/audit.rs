@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 pub(crate) use crate::sqlite::audit::describe;
 
 use super::sql::{col, refs, Binds, Param};
-use super::{execute, now, query};
+use super::{backend, execute, now, query};
 
 /// Column `i` as the text SQLite's `CAST(col AS TEXT)` makes of the same stored value.
 fn text_at(r: &Row, i: usize, kind: AttrKind) -> StoreResult<String> {
@@ -98,9 +98,12 @@ pub(crate) async fn record_user<C: GenericClient>(
 }
 
 pub(crate) async fn append<C: GenericClient>(c: &C, records: &[NewAuditRecord]) -> StoreResult<()> {
+    // prev_id links a user's records (resource type 0), newest first, as on SQLite.
     let sql = "INSERT INTO audit_log (clock, actor_id, actor_name, ip, face, action, resource_type, \
-               resource_id, resource_name, recordset_id, details) VALUES ($1, $2, \
-               coalesce((SELECT login FROM users WHERE id = $2), ''), $3, $4, $5, $6, $7, $8, $9, $10)";
+               resource_id, resource_name, recordset_id, details, prev_id) VALUES ($1, $2, \
+               coalesce((SELECT login FROM users WHERE id = $2), ''), $3, $4, $5, $6, $7, $8, $9, $10, \
+               CASE WHEN $6::bigint = 0 THEN coalesce((SELECT audit_head FROM users WHERE id = $7::bigint), \
+               (SELECT head FROM audit_heads WHERE resource_id = $7::bigint)) END) RETURNING id";
     let clock = now();
     for r in records {
         let (actor, recordset) = (r.actor.map(UserId::get), random_hex(12));
@@ -116,9 +119,24 @@ pub(crate) async fn append<C: GenericClient>(c: &C, records: &[NewAuditRecord]) 
             &recordset,
             &r.details,
         ];
-        execute(c, sql, &params).await?;
+        let id: i64 = c.query_one(sql, &params).await.map_err(backend)?.get(0);
+        if let (0, Some(user)) = (r.resource_type, r.resource_id) {
+            if execute(c, "UPDATE users SET audit_head = $2 WHERE id = $1", &[&user, &id]).await? == 0 {
+                let heads = "INSERT INTO audit_heads (resource_id, head) VALUES ($1, $2) \
+                             ON CONFLICT (resource_id) DO UPDATE SET head = excluded.head";
+                execute(c, heads, &[&user, &id]).await?;
+            }
+        }
     }
     Ok(())
+}
+
+/// Keeps the audit chain of a user about to be deleted (in the caller's transaction).
+pub(crate) async fn keep_heads<C: GenericClient>(c: &C, user: i64) -> StoreResult<()> {
+    let sql = "INSERT INTO audit_heads (resource_id, head) SELECT id, audit_head FROM users \
+               WHERE id = $1 AND audit_head IS NOT NULL \
+               ON CONFLICT (resource_id) DO UPDATE SET head = excluded.head";
+    execute(c, sql, &[&user]).await.map(|_| ())
 }
 
 pub(crate) async fn read<C: GenericClient>(c: &C, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {

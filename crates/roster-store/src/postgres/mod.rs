@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_oauth.sql"),
     include_str!("../../migrations/postgres/0005_events.sql"),
     include_str!("../../migrations/postgres/0006_audit.sql"),
+    include_str!("../../migrations/postgres/0007_audit_chain.sql"),
 ];
 /// Advisory lock keys ("roster" in ASCII, then a number), held to the end of a transaction.
 const MIGRATE_LOCK: i64 = 0x726f_7374_6572_0001;

@@ -133,6 +133,7 @@ pub(crate) fn delete_users(c: &Connection, ids: Vec<UserId>) -> StoreResult<()> 
         )
         .map_err(backend)?;
         c.execute("UPDATE departments SET head = NULL WHERE head = ?1", [id.get()]).map_err(backend)?;
+        super::audit::keep_heads(c, id.get())?;
         if c.execute("DELETE FROM users WHERE id = ?1", [id.get()]).map_err(backend)? == 0 {
             return Err(StoreError::Missing("user"));
         }

@@ -117,11 +117,13 @@ pub(crate) fn record_user(
 
 pub(crate) fn append(c: &Connection, records: &[NewAuditRecord]) -> StoreResult<()> {
     let now = chrono::Utc::now().timestamp();
+    // prev_id links a user's records (resource type 0), newest first (see migration 0007).
     let mut ins = c
         .prepare_cached(
             "INSERT INTO audit_log (clock, actor_id, actor_name, ip, face, action, resource_type, resource_id, \
-             resource_name, recordset_id, details) VALUES (?1, ?2, coalesce((SELECT login FROM users WHERE id = ?2), ''), \
-             ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             resource_name, recordset_id, details, prev_id) VALUES (?1, ?2, coalesce((SELECT login FROM users WHERE id = ?2), ''), \
+             ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?6 = 0 THEN coalesce((SELECT audit_head FROM users WHERE id = ?7), \
+             (SELECT head FROM audit_heads WHERE resource_id = ?7)) END)",
         )
         .map_err(backend)?;
     for r in records {
@@ -138,7 +140,42 @@ pub(crate) fn append(c: &Connection, records: &[NewAuditRecord]) -> StoreResult<
             r.details
         ])
         .map_err(backend)?;
+        if let (USER_RESOURCE, Some(user)) = (r.resource_type, r.resource_id) {
+            set_head(c, user, c.last_insert_rowid())?;
+        }
     }
+    Ok(())
+}
+
+/// Resource type of users in the audit log.
+const USER_RESOURCE: i64 = 0;
+
+/// Makes `head` the newest record of `user`: on the user's row, or for a deleted user in `audit_heads`.
+fn set_head(c: &Connection, user: i64, head: i64) -> StoreResult<()> {
+    let on_row = c
+        .prepare_cached("UPDATE users SET audit_head = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute([user, head]))
+        .map_err(backend)?;
+    if on_row == 0 {
+        c.prepare_cached(
+            "INSERT INTO audit_heads (resource_id, head) VALUES (?1, ?2) \
+             ON CONFLICT (resource_id) DO UPDATE SET head = excluded.head",
+        )
+        .and_then(|mut s| s.execute([user, head]))
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Keeps the audit chains of users about to be deleted (in the caller's transaction).
+pub(crate) fn keep_heads(c: &Connection, user: i64) -> StoreResult<()> {
+    c.prepare_cached(
+        "INSERT INTO audit_heads (resource_id, head) SELECT id, audit_head FROM users \
+         WHERE id = ?1 AND audit_head IS NOT NULL \
+         ON CONFLICT (resource_id) DO UPDATE SET head = excluded.head",
+    )
+    .and_then(|mut s| s.execute([user]))
+    .map_err(backend)?;
     Ok(())
 }
 
@@ -157,7 +194,29 @@ pub(crate) fn query(c: &Connection, q: &AuditQuery) -> StoreResult<Vec<AuditReco
     };
     list("action", &q.actions, &mut conds, &mut vals);
     list("resource_type", &q.resource_types, &mut conds, &mut vals);
-    list("resource_id", &q.resource_ids, &mut conds, &mut vals);
+    // Ids of the records of the resources asked for: users' through their chains, other
+    // resources' through the partial index. (Its parameters come first in the text.)
+    let mut head: Vec<SqlValue> = Vec::new();
+    let mut chain = String::new();
+    if let Some(ids) = &q.resource_ids {
+        if ids.is_empty() {
+            conds.push("0".into());
+        } else {
+            let marks = vec!["?"; ids.len()].join(", ");
+            chain = format!(
+                "WITH RECURSIVE chain(id) AS (SELECT audit_head FROM users WHERE id IN ({marks}) AND audit_head IS NOT NULL \
+                 UNION ALL SELECT head FROM audit_heads WHERE resource_id IN ({marks}) \
+                 UNION ALL SELECT a.prev_id FROM audit_log a JOIN chain ON a.id = chain.id WHERE a.prev_id IS NOT NULL) "
+            );
+            conds.push(format!(
+                "id IN (SELECT id FROM chain UNION ALL SELECT id FROM audit_log \
+                 WHERE resource_type != 0 AND resource_id IN ({marks}))"
+            ));
+            let ints = || ids.iter().map(|i| SqlValue::Integer(*i));
+            head.extend(ints().chain(ints()));
+            vals.extend(ints());
+        }
+    }
     list("actor_id", &q.actors, &mut conds, &mut vals);
     if let Some(t) = q.time_from {
         conds.push("clock >= ?".into());
@@ -171,12 +230,13 @@ pub(crate) fn query(c: &Connection, q: &AuditQuery) -> StoreResult<Vec<AuditReco
     let dir = if q.ascending { "ASC" } else { "DESC" };
     let limit = q.limit.unwrap_or(1000).min(100_000);
     let sql = format!(
-        "SELECT id, clock, actor_id, actor_name, ip, face, action, resource_type, resource_id, resource_name, \
+        "{chain}SELECT id, clock, actor_id, actor_name, ip, face, action, resource_type, resource_id, resource_name, \
          recordset_id, details FROM audit_log WHERE {where_} ORDER BY clock {dir}, id {dir} LIMIT {limit}"
     );
     let mut stmt = c.prepare(&sql).map_err(backend)?;
+    head.extend(vals);
     let rows = stmt
-        .query_map(params_from_iter(vals), |r| {
+        .query_map(params_from_iter(head), |r| {
             Ok(AuditRecord {
                 id: r.get(0)?,
                 clock: r.get(1)?,

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_oauth.sql"),
     include_str!("../../migrations/sqlite/0005_events.sql"),
     include_str!("../../migrations/sqlite/0006_audit.sql"),
+    include_str!("../../migrations/sqlite/0007_audit_chain.sql"),
 ];
 
 /// The SQLite backend. Cheap to clone.
@@ -145,6 +146,25 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         .map_err(backend)?;
     }
     tx.commit().map_err(backend)
+}
+
+/// Runs several reads in one read transaction: one snapshot, and one round of locking
+/// instead of one per statement.
+pub(crate) fn snapshot<T>(c: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    let run = |sql: &str| c.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(backend);
+    if !c.is_autocommit() {
+        // Already inside a transaction (a write job): nothing to open.
+        return f(c);
+    }
+    run("BEGIN")?;
+    let out = f(c);
+    match &out {
+        Ok(_) => run("COMMIT")?,
+        Err(_) => {
+            let _ = run("ROLLBACK");
+        }
+    };
+    out
 }
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

@@ -54,7 +54,16 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
-        self.read_now(|c| load_user(c, id))
+        self.read_now(|c| super::snapshot(c, |c| load_user(c, id)))
+    }
+
+    async fn user_with_webhooks(&self, id: UserId) -> StoreResult<Option<(User, Vec<Webhook>)>> {
+        self.read_now(|c| {
+            super::snapshot(c, |c| match load_user(c, id)? {
+                Some(user) => Ok(Some((user, query_webhooks(c, WEBHOOKS_OF, [id.get()])?))),
+                None => Ok(None),
+            })
+        })
     }
 
     async fn password_of(&self, login: &str) -> StoreResult<Option<(UserId, Option<String>)>> {
@@ -199,13 +208,7 @@ impl Store for SqliteStore {
     }
 
     async fn webhooks_of(&self, user: UserId) -> StoreResult<Vec<Webhook>> {
-        self.read_now(|c| {
-            query_webhooks(
-                c,
-                "SELECT id, user_id, scopes, code_hash, created FROM webhooks WHERE user_id = ?1 ORDER BY id",
-                [user.get()],
-            )
-        })
+        self.read_now(|c| query_webhooks(c, WEBHOOKS_OF, [user.get()]))
     }
 
     async fn create_app(&self, app: roster_core::oauth::NewApp) -> StoreResult<i64> {
@@ -377,15 +380,15 @@ impl Store for SqliteStore {
     }
 
     async fn access(&self, user: UserId) -> StoreResult<Option<Access>> {
-        self.read_now(|c| access::access(c, user))
+        self.read_now(|c| super::snapshot(c, |c| access::access(c, user)))
     }
 
     async fn session_access(&self, hash: &str) -> StoreResult<Option<(Session, Access)>> {
-        self.read_now(|c| access::session_access(c, hash))
+        self.read_now(|c| super::snapshot(c, |c| access::session_access(c, hash)))
     }
 
     async fn api_token_access(&self, hash: &str) -> StoreResult<Option<(ApiToken, Access)>> {
-        self.read_now(|c| access::api_token_access(c, hash))
+        self.read_now(|c| super::snapshot(c, |c| access::api_token_access(c, hash)))
     }
 
     async fn login_failed(&self, user: UserId, ip: String, clock: i64) -> StoreResult<()> {
@@ -438,6 +441,8 @@ impl Store for SqliteStore {
         self.write(move |c| accounts::set_settings(c, values)).await
     }
 }
+
+const WEBHOOKS_OF: &str = "SELECT id, user_id, scopes, code_hash, created FROM webhooks WHERE user_id = ?1 ORDER BY id";
 
 pub(crate) fn load_user(c: &Connection, id: UserId) -> StoreResult<Option<User>> {
     let sql = format!("SELECT {} FROM users WHERE id = ?1", user_columns());

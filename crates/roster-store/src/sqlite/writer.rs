@@ -1,20 +1,36 @@
-//! The single writer thread and its group commit. Every write is a job; the thread takes
-//! all jobs waiting, runs each inside its own savepoint of one transaction, commits once
-//! (WAL + synchronous=FULL, so the commit is fsynced) and only then answers each job.
-//! Many concurrent requests therefore share one fsync, and none is answered early.
+//! The single writer thread, its group commit and the flusher behind it.
 //!
-//! Jobs of a caller that defers flushes (a `batch`) may commit without fsync; such a caller
-//! ends with a `sync` job whose flushed commit makes every earlier WAL frame durable.
+//! Every write is a job. The writer takes all jobs waiting, runs each inside its own
+//! savepoint of one transaction and commits once. The commit writes the WAL frames but
+//! does not wait for the disk: the group's answers go to the flusher thread, which
+//! fsyncs the WAL file and only then answers them. Meanwhile the writer already runs the
+//! next group, so one fsync covers every group committed while the previous fsync ran,
+//! and no job is answered before its frames are on disk. (Readers may see a committed
+//! group a fraction of a millisecond before its fsync ends; it is never answered before.)
+//!
+//! The writer's connection uses `synchronous=NORMAL`: SQLite then fsyncs the WAL before a
+//! checkpoint copies frames, the database file after it, and the WAL header when the WAL
+//! starts over, which is what keeps the file sound after a power cut; the flusher adds
+//! the fsync per commit that NORMAL leaves out.
+//!
+//! Jobs of a caller that defers flushes (a `batch`) are answered once committed; such a
+//! caller ends with a `sync` job, which the flusher answers after an fsync that covers
+//! every frame written before it.
 //!
 //! Checkpoints: once the WAL has grown past [`CHECKPOINT_BYTES`], a checkpointer thread
-//! with its own connection (synchronous=FULL, so the WAL is fsynced before any frame is
-//! copied, and the database file after) copies the bulk while the writer goes on; then
-//! the writer copies the short tail itself after a flushed commit, so its next
-//! transaction can start the WAL over. `journal_size_limit` truncates the WAL file back
-//! to the threshold at that restart, which keeps the file size a measure of its content.
+//! with its own connection copies frames into the database file, pass after pass, while
+//! the writer goes on. The WAL can only start over at a moment when every frame has been
+//! copied and no write is under way, which costs the writer a short pause (copying the
+//! last frames and an fsync of the database file); it takes that pause once it has had
+//! no work for [`QUIET`], or, under a load that never stops, once the WAL has reached
+//! [`CHECKPOINT_HARD_BYTES`] (as PostgreSQL's `max_wal_size`). Readers only search the
+//! frames not yet copied, so a long WAL does not slow them. `journal_size_limit`
+//! truncates the WAL file back to the threshold when it starts over, which keeps the file
+//! size a measure of its content.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 
@@ -22,7 +38,7 @@ use roster_core::{StoreError, StoreResult};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-/// Called after the commit with its outcome.
+/// Called once the job's commit is durable (or has failed) with the outcome.
 type Completion = Box<dyn FnOnce(StoreResult<()>) + Send>;
 /// Runs inside the transaction; says whether its savepoint is kept.
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
@@ -31,8 +47,11 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 const MAX_GROUP: usize = 512;
 /// WAL size past which the checkpointer is started.
 const CHECKPOINT_BYTES: u64 = 16 * 1024 * 1024;
-/// WAL size past which the writer checkpoints itself, whatever the checkpointer does.
+/// WAL size past which the writer starts the WAL over even under load.
 const CHECKPOINT_HARD_BYTES: u64 = 4 * CHECKPOINT_BYTES;
+
+/// Page cache of the writer's connection, in KiB.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
 /// Checkpoint states shared by the writer and the checkpointer.
 const IDLE: u8 = 0;
@@ -45,27 +64,37 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer on `conn` and the checkpointer on `checkpoint_conn` (both on the
-    /// database whose WAL is `wal`).
+    /// Starts the writer on `conn`, the checkpointer on `checkpoint_conn` (both on the
+    /// database whose WAL is `wal`) and the flusher.
     pub(crate) fn start(conn: Connection, checkpoint_conn: Connection, wal: PathBuf) -> StoreResult<Writer> {
         let backend = |e: rusqlite::Error| StoreError::Backend(e.to_string());
-        // Checkpoints are run by the writer and the checkpointer (see `run`), never by a commit.
+        // The flusher fsyncs each commit; SQLite keeps the checkpoint and WAL-restart syncs.
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
+        // Checkpoints are run by the writer and the checkpointer, never by a commit.
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)?;
         conn.pragma_update(None, "journal_size_limit", CHECKPOINT_BYTES as i64).map_err(backend)?;
+        // Every write reads the pages it changes: keep more of them than the default 2 MB.
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(backend)?;
         checkpoint_conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)?;
+        let spawn = |name: &str, body: Box<dyn FnOnce() + Send>| {
+            thread::Builder::new()
+                .name(name.into())
+                .spawn(body)
+                .map(|_| ())
+                .map_err(|e| StoreError::Backend(format!("cannot start {name} thread: {e}")))
+        };
         let state = Arc::new(AtomicU8::new(IDLE));
         let (wake, asleep) = mpsc::sync_channel::<()>(1);
         let shared = state.clone();
-        thread::Builder::new()
-            .name("roster-sqlite-checkpoint".into())
-            .spawn(move || checkpointer(checkpoint_conn, asleep, shared))
-            .map_err(|e| StoreError::Backend(format!("cannot start checkpoint thread: {e}")))?;
+        spawn("roster-sqlite-checkpoint", Box::new(move || checkpointer(checkpoint_conn, asleep, shared)))?;
+        let failed = Arc::new(AtomicBool::new(false));
+        let (flushes, pending) = mpsc::channel::<Vec<Completion>>();
+        let flusher = Flusher { wal: wal.clone(), file: None, failed: failed.clone() };
+        spawn("roster-sqlite-flush", Box::new(move || flusher.run(pending)))?;
         let checkpoints = Checkpoints { wal, state, wake };
         let (jobs, rx) = mpsc::channel::<(Job, bool)>();
-        thread::Builder::new()
-            .name("roster-sqlite-writer".into())
-            .spawn(move || run(conn, rx, checkpoints))
-            .map_err(|e| StoreError::Backend(format!("cannot start writer thread: {e}")))?;
+        let writer = WriterLoop { conn, checkpoints, flushes, failed };
+        spawn("roster-sqlite-writer", Box::new(move || writer.run(rx)))?;
         Ok(Writer { jobs })
     }
 
@@ -90,64 +119,104 @@ impl Writer {
         rx.await.map_err(|_| StoreError::Backend("writer thread dropped a job".into()))?
     }
 
-    /// A flushed commit: every frame committed before it is durable when it returns.
+    /// Resolves once every frame committed before it is durable.
     pub(crate) async fn sync(&self) -> StoreResult<()> {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            // A tiny write so the commit has a frame to flush (an empty commit flushes nothing).
-            let wrote = conn
-                .execute(
-                    "INSERT INTO meta (key, value) VALUES ('last_sync', strftime('%s','now')) \
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [],
-                )
-                .map(|_| ())
-                .map_err(|e| StoreError::Backend(e.to_string()));
-            let keep = wrote.is_ok();
-            let done: Completion = Box::new(move |commit| {
-                let _ = tx.send(commit.and(wrote));
-            });
-            (keep, done)
-        });
-        self.jobs.send((job, true)).map_err(|_| StoreError::Backend("writer thread has stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Backend("writer thread dropped a job".into()))?
+        self.write(|_| Ok(())).await
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<(Job, bool)>, checkpoints: Checkpoints) {
-    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
-    let mut done: Vec<Completion> = Vec::with_capacity(MAX_GROUP);
-    let mut flushing = true;
-    while let Ok((first, durable)) = rx.recv() {
-        let mut any_durable = durable;
-        group.push(first);
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok((job, durable)) => {
-                    any_durable |= durable;
-                    group.push(job);
+struct WriterLoop {
+    conn: Connection,
+    checkpoints: Checkpoints,
+    /// Answers of committed groups, to the flusher.
+    flushes: mpsc::Sender<Vec<Completion>>,
+    /// Set by the flusher when an fsync failed: nothing more is written.
+    failed: Arc<AtomicBool>,
+}
+
+impl WriterLoop {
+    fn run(self, rx: mpsc::Receiver<(Job, bool)>) {
+        let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+        while let Ok((first, durable)) = rx.recv() {
+            let mut any_durable = durable;
+            group.push(first);
+            while group.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok((job, durable)) => {
+                        any_durable |= durable;
+                        group.push(job);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
-        // One flush covers the whole group: it is skipped only if no job needs it.
-        if any_durable != flushing {
-            let mode = if any_durable { "FULL" } else { "OFF" };
-            if conn.pragma_update(None, "synchronous", mode).is_ok() {
-                flushing = any_durable;
+            let mut done = Vec::with_capacity(group.len());
+            let outcome = if self.failed.load(Ordering::Acquire) {
+                refuse_all(&mut group, &mut done);
+                Err("the database could not be flushed to disk; writes are refused".to_owned())
+            } else {
+                run_group(&self.conn, &mut group, &mut done).map_err(|e| e.to_string())
+            };
+            match outcome {
+                // One fsync covers the whole group: it is skipped only if no job needs it.
+                Ok(()) if any_durable => {
+                    if let Err(mpsc::SendError(done)) = self.flushes.send(done) {
+                        complete(done, Err(StoreError::Backend("flush thread has stopped".into())));
+                    }
+                }
+                Ok(()) => complete(done, Ok(())),
+                Err(message) => {
+                    tracing::error!(error = %message, "group commit failed; {} writes refused", done.len());
+                    complete(done, Err(StoreError::Backend(message)));
+                }
             }
-        }
-        let outcome = run_group(&conn, &mut group, &mut done);
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, "group commit failed; {} writes refused", done.len());
-        }
-        for complete in done.drain(..) {
-            complete(outcome.as_ref().map(|_| ()).map_err(|e| StoreError::Backend(e.to_string())));
-        }
-        if flushing && outcome.is_ok() {
-            checkpoints.after_flushed_commit(&conn);
+            self.checkpoints.after_commit(&self.conn);
         }
     }
+}
+
+fn complete(done: Vec<Completion>, outcome: StoreResult<()>) {
+    for job in done {
+        job(outcome.as_ref().map(|_| ()).map_err(|e| StoreError::Backend(e.to_string())));
+    }
+}
+
+/// Fsyncs the WAL after commits and answers their jobs.
+struct Flusher {
+    wal: PathBuf,
+    /// Opened at the first flush (the WAL exists once something was committed).
+    file: Option<File>,
+    failed: Arc<AtomicBool>,
+}
+
+impl Flusher {
+    fn run(mut self, pending: mpsc::Receiver<Vec<Completion>>) {
+        while let Ok(first) = pending.recv() {
+            let mut waiting = first;
+            // Every group committed so far is covered by this one fsync.
+            while let Ok(more) = pending.try_recv() {
+                waiting.extend(more);
+            }
+            let outcome = self.flush();
+            if let Err(e) = &outcome {
+                // What the kernel did with the unflushed pages is unknown: stop writing.
+                self.failed.store(true, Ordering::Release);
+                tracing::error!(error = %e, "fsync of the WAL failed; writes are refused from now on");
+            }
+            complete(waiting, outcome);
+        }
+    }
+
+    fn flush(&mut self) -> StoreResult<()> {
+        let file = match &self.file {
+            Some(file) => file,
+            None => self.file.insert(File::open(&self.wal).map_err(|e| flush_error(&self.wal, e))?),
+        };
+        file.sync_data().map_err(|e| flush_error(&self.wal, e))
+    }
+}
+
+fn flush_error(wal: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("cannot flush {}: {e}", wal.display()))
 }
 
 /// The writer's side of checkpointing.
@@ -158,9 +227,9 @@ struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Called after a flushed commit only, so every frame a checkpoint here copies is
-    /// already durable.
-    fn after_flushed_commit(&self, conn: &Connection) {
+    /// Called by the writer between transactions: starts the checkpointer once the WAL
+    /// has grown; copies the tail once the checkpointer has copied the bulk.
+    fn after_commit(&self, conn: &Connection) {
         match self.state.load(Ordering::Acquire) {
             TAIL_DUE => {
                 passive_checkpoint(conn);
@@ -202,27 +271,25 @@ fn checkpointer(conn: Connection, wake: mpsc::Receiver<()>, state: Arc<AtomicU8>
 }
 
 fn run_group(conn: &Connection, group: &mut Vec<Job>, done: &mut Vec<Completion>) -> rusqlite::Result<()> {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         // Nothing ran: answer every job with the failure.
-        for job in group.drain(..) {
-            let (_, complete) = job_refused(job);
-            done.push(complete);
-        }
+        refuse_all(group, done);
         return Err(e);
     }
     let mut failed: Option<rusqlite::Error> = None;
     for job in group.drain(..) {
         if failed.is_some() {
-            done.push(job_refused(job).1);
+            done.push(job_refused(job));
             continue;
         }
         if let Err(e) = run_cached(conn, "SAVEPOINT job") {
             failed = Some(e);
-            done.push(job_refused(job).1);
+            done.push(job_refused(job));
             continue;
         }
         let (keep, complete) = job(conn);
-        let end = if keep { run_cached(conn, "RELEASE job") } else { conn.execute_batch("ROLLBACK TO job; RELEASE job") };
+        let end =
+            if keep { run_cached(conn, "RELEASE job") } else { conn.execute_batch("ROLLBACK TO job; RELEASE job") };
         if let Err(e) = end {
             failed = Some(e);
         }
@@ -232,7 +299,7 @@ fn run_group(conn: &Connection, group: &mut Vec<Job>, done: &mut Vec<Completion>
         let _ = conn.execute_batch("ROLLBACK");
         return Err(e);
     }
-    conn.execute_batch("COMMIT").inspect_err(|_| {
+    run_cached(conn, "COMMIT").inspect_err(|_| {
         let _ = conn.execute_batch("ROLLBACK");
     })
 }
@@ -242,8 +309,15 @@ fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-/// A job that will not run: its completion gets the group's failure.
-fn job_refused(job: Job) -> (bool, Completion) {
+fn refuse_all(group: &mut Vec<Job>, done: &mut Vec<Completion>) {
+    for job in group.drain(..) {
+        done.push(job_refused(job));
+    }
+}
+
+/// A job that will not run: dropping it drops its answer channel, so its caller gets
+/// "writer thread dropped a job"; the completion left in its place does nothing.
+fn job_refused(job: Job) -> Completion {
     drop(job);
-    (false, Box::new(|_| {}))
+    Box::new(|_| {})
 }

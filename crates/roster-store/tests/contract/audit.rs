@@ -113,3 +113,41 @@ pub async fn appended_records_and_queries(env: Env) {
     );
     assert!(log(s, AuditQuery { time_from: Some(clock + 60), ..Default::default() }).await.is_empty());
 }
+
+/// A user's history by resource id: every record of that user, newest first, also after
+/// the user is deleted, and not another resource's records that share the number.
+pub async fn user_history_by_resource_id(env: Env) {
+    let s = &*env.store;
+    let admin = create(s, "root", &[]).await;
+    let mut u = new_user("olga", &[("name", text("Ольга"))]);
+    u.patch.audit = Some(ctx(Some(admin)));
+    let olga = s.create_user(u).await.unwrap();
+    let other = create(s, "petr", &[]).await;
+    for (who, name) in [(olga, "a"), (other, "b"), (olga, "c"), (olga, "d"), (other, "e")] {
+        let mut p = patch(&[("name", text(name))]);
+        p.audit = Some(ctx(Some(admin)));
+        s.update_user(who, p).await.unwrap();
+    }
+    // A group with the same number as the user.
+    s.append_audit(vec![NewAuditRecord::new(&ctx(Some(admin)), ACTION_ADD, 14, Some(olga.get()), "g")]).await.unwrap();
+    let of = |ids: Vec<i64>, types: Option<Vec<i64>>| AuditQuery {
+        resource_ids: Some(ids),
+        resource_types: types,
+        ..Default::default()
+    };
+    let history = log(s, of(vec![olga.get()], Some(vec![0]))).await;
+    assert_eq!(history.iter().map(|r| r.action).collect::<Vec<_>>(), [1, 1, 1, 0], "three updates, then the add");
+    assert!(history.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    assert_eq!(log(s, of(vec![olga.get()], None)).await.len(), 5, "the group's record too");
+    assert_eq!(log(s, of(vec![olga.get(), other.get()], Some(vec![0]))).await.len(), 6);
+    let oldest = log(s, AuditQuery { ascending: true, limit: Some(2), ..of(vec![olga.get()], Some(vec![0])) }).await;
+    assert_eq!(oldest.iter().map(|r| r.action).collect::<Vec<_>>(), [0, 1]);
+
+    s.delete_users(vec![olga]).await.unwrap();
+    s.append_audit(vec![NewAuditRecord::new(&ctx(Some(admin)), ACTION_DELETE, 0, Some(olga.get()), "olga")])
+        .await
+        .unwrap();
+    let history = log(s, of(vec![olga.get()], Some(vec![0]))).await;
+    assert_eq!(history.iter().map(|r| r.action).collect::<Vec<_>>(), [2, 1, 1, 1, 0], "kept after the delete");
+    assert_eq!(log(s, of(vec![other.get()], Some(vec![0]))).await.len(), 2);
+}
