@@ -18,21 +18,30 @@
 //! every frame written before it.
 //!
 //! Checkpoints: once the WAL has grown past [`CHECKPOINT_BYTES`], a checkpointer thread
-//! with its own connection copies frames into the database file, pass after pass, while
-//! the writer goes on. The WAL can only start over at a moment when every frame has been
-//! copied and no write is under way, which costs the writer a short pause (copying the
-//! last frames and an fsync of the database file); it takes that pause once it has had
-//! no work for [`QUIET`], or, under a load that never stops, once the WAL has reached
-//! [`CHECKPOINT_HARD_BYTES`] (as PostgreSQL's `max_wal_size`). Readers only search the
-//! frames not yet copied, so a long WAL does not slow them. `journal_size_limit`
-//! truncates the WAL file back to the threshold when it starts over, which keeps the file
-//! size a measure of its content.
+//! with its own connection copies frames into the database file while the writer goes
+//! on. The WAL can only start over at a moment when every frame has been copied and no
+//! write is under way, which costs the writer a pause (copying the last frames and an
+//! fsync of the database file). So after each pass the checkpointer looks at what was
+//! written meanwhile: if little ([`TAIL_BYTES`]), the writer copies that tail after its
+//! next commit and the WAL starts over; if less than the pass copied, another pass
+//! follows at once (a small directory, where pages repeat, catches up and stays in a
+//! 16 MB ring); if not, the next pass waits for another [`CHECKPOINT_BYTES`] (a large
+//! directory, where every change is a new page, copies in the background while the WAL
+//! grows). A growing WAL starts
+//! over once the writer has had no work for [`QUIET`], or, under a load that never
+//! stops, at [`CHECKPOINT_HARD_BYTES`] (as PostgreSQL's `max_wal_size`). Readers only
+//! search the frames not yet copied, so a long WAL does not slow them. A pause that
+//! turns out long (over [`TAIL_PAUSE`], where the disk is slow to write scattered pages)
+//! stops tails for [`NO_TAILS_FOR`]. The WAL's content is read from its index (the `-shm`
+//! file's header); the WAL file keeps its largest size (no truncation, which on some
+//! file systems discards blocks synchronously) until the database is closed.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use roster_core::{StoreError, StoreResult};
 use rusqlite::Connection;
@@ -48,7 +57,17 @@ const MAX_GROUP: usize = 512;
 /// WAL size past which the checkpointer is started.
 const CHECKPOINT_BYTES: u64 = 16 * 1024 * 1024;
 /// WAL size past which the writer starts the WAL over even under load.
-const CHECKPOINT_HARD_BYTES: u64 = 4 * CHECKPOINT_BYTES;
+const CHECKPOINT_HARD_BYTES: u64 = 1024 * 1024 * 1024;
+/// How long the writer must have been without work to start the WAL over.
+const QUIET: Duration = Duration::from_millis(20);
+/// How often the checkpointer looks at the WAL's growth between passes.
+const POLL: Duration = Duration::from_millis(5);
+/// At most this much written during a checkpoint pass leaves the tail to the writer.
+const TAIL_BYTES: u64 = 512 * 1024;
+
+/// A pause to start the WAL over longer than this stops tails for [`NO_TAILS_FOR`].
+const TAIL_PAUSE: Duration = Duration::from_millis(20);
+const NO_TAILS_FOR: Duration = Duration::from_secs(30);
 
 /// Page cache of the writer's connection, in KiB.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
@@ -72,7 +91,6 @@ impl Writer {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
         // Checkpoints are run by the writer and the checkpointer, never by a commit.
         conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)?;
-        conn.pragma_update(None, "journal_size_limit", CHECKPOINT_BYTES as i64).map_err(backend)?;
         // Every write reads the pages it changes: keep more of them than the default 2 MB.
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(backend)?;
         checkpoint_conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)?;
@@ -86,12 +104,13 @@ impl Writer {
         let state = Arc::new(AtomicU8::new(IDLE));
         let (wake, asleep) = mpsc::sync_channel::<()>(1);
         let shared = state.clone();
-        spawn("roster-sqlite-checkpoint", Box::new(move || checkpointer(checkpoint_conn, asleep, shared)))?;
+        let watched = WalMeter::new(&wal);
+        spawn("roster-sqlite-checkpoint", Box::new(move || checkpointer(checkpoint_conn, asleep, shared, watched)))?;
         let failed = Arc::new(AtomicBool::new(false));
         let (flushes, pending) = mpsc::channel::<Vec<Completion>>();
         let flusher = Flusher { wal: wal.clone(), file: None, failed: failed.clone() };
         spawn("roster-sqlite-flush", Box::new(move || flusher.run(pending)))?;
-        let checkpoints = Checkpoints { wal, state, wake };
+        let checkpoints = Checkpoints { meter: WalMeter::new(&wal), state, wake, no_tails_until: None };
         let (jobs, rx) = mpsc::channel::<(Job, bool)>();
         let writer = WriterLoop { conn, checkpoints, flushes, failed };
         spawn("roster-sqlite-writer", Box::new(move || writer.run(rx)))?;
@@ -135,9 +154,21 @@ struct WriterLoop {
 }
 
 impl WriterLoop {
-    fn run(self, rx: mpsc::Receiver<(Job, bool)>) {
+    fn run(mut self, rx: mpsc::Receiver<(Job, bool)>) {
         let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
-        while let Ok((first, durable)) = rx.recv() {
+        loop {
+            let next = if self.checkpoints.copying() {
+                match rx.recv_timeout(QUIET) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.checkpoints.start_over(&self.conn);
+                        continue;
+                    }
+                    other => other.ok(),
+                }
+            } else {
+                rx.recv().ok()
+            };
+            let Some((first, durable)) = next else { break };
             let mut any_durable = durable;
             group.push(first);
             while group.len() < MAX_GROUP {
@@ -221,38 +252,103 @@ fn flush_error(wal: &Path, e: std::io::Error) -> StoreError {
 
 /// The writer's side of checkpointing.
 struct Checkpoints {
-    wal: PathBuf,
+    meter: WalMeter,
+    /// Set after a long pause: no tails until then.
+    no_tails_until: Option<Instant>,
     state: Arc<AtomicU8>,
     wake: mpsc::SyncSender<()>,
 }
 
 impl Checkpoints {
+    fn copying(&self) -> bool {
+        self.state.load(Ordering::Acquire) != IDLE
+    }
+
     /// Called by the writer between transactions: starts the checkpointer once the WAL
-    /// has grown; copies the tail once the checkpointer has copied the bulk.
-    fn after_commit(&self, conn: &Connection) {
-        match self.state.load(Ordering::Acquire) {
-            TAIL_DUE => {
-                passive_checkpoint(conn);
-                self.state.store(IDLE, Ordering::Release);
+    /// has grown, and starts the WAL over at the hard cap.
+    fn after_commit(&mut self, conn: &Connection) {
+        let size = self.meter.bytes();
+        if self.state.load(Ordering::Acquire) == TAIL_DUE {
+            if self.tails_allowed() {
+                self.start_over(conn);
+            } else {
+                // Copy on in the background; the WAL starts over when the writer is quiet.
+                self.state.store(COPYING, Ordering::Release);
+                self.wake_checkpointer();
             }
-            state => {
-                let size = wal_size(&self.wal);
-                if size > CHECKPOINT_HARD_BYTES {
-                    // The checkpointer cannot keep up: copy here, holding writes back.
-                    passive_checkpoint(conn);
-                } else if state == IDLE && size > CHECKPOINT_BYTES {
-                    self.state.store(COPYING, Ordering::Release);
-                    if self.wake.try_send(()).is_err() {
-                        self.state.store(IDLE, Ordering::Release);
-                    }
-                }
+        } else if self.copying() {
+            if size > CHECKPOINT_HARD_BYTES {
+                self.start_over(conn);
             }
+        } else if size > CHECKPOINT_BYTES {
+            self.state.store(COPYING, Ordering::Release);
+            self.wake_checkpointer();
         }
+    }
+
+    fn wake_checkpointer(&self) {
+        // A full channel already holds a wake-up; a closed one means no checkpointer.
+        if let Err(mpsc::TrySendError::Disconnected(())) = self.wake.try_send(()) {
+            self.state.store(IDLE, Ordering::Release);
+        }
+    }
+
+    /// Copies the frames the checkpointer has not reached, with no write under way, so
+    /// the next transaction starts the WAL over. The checkpoint fsyncs the WAL before it
+    /// copies (synchronous=NORMAL), so a frame the flusher has not reached yet is made
+    /// durable first, and the database file after.
+    fn start_over(&mut self, conn: &Connection) {
+        let started = Instant::now();
+        passive_checkpoint(conn);
+        if started.elapsed() > TAIL_PAUSE {
+            self.no_tails_until = Some(Instant::now() + NO_TAILS_FOR);
+        }
+        self.state.store(IDLE, Ordering::Release);
+    }
+
+    /// Whether the writer takes the tail the checkpointer left (not for a while after a long pause).
+    fn tails_allowed(&self) -> bool {
+        self.no_tails_until.is_none_or(|until| Instant::now() >= until)
     }
 }
 
-fn wal_size(wal: &Path) -> u64 {
-    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+/// Reads how much the WAL holds from its index header (the `-shm` file: `szPage` at byte
+/// 14, `mxFrame` at byte 16, native byte order), as frames times frame size.
+struct WalMeter {
+    shm: PathBuf,
+    file: Option<File>,
+}
+
+impl WalMeter {
+    fn new(wal: &Path) -> WalMeter {
+        let mut shm = wal.as_os_str().to_owned();
+        shm.push(".shm-of-wal");
+        // `<db>-wal` -> `<db>-shm`.
+        let shm = match wal.to_str().and_then(|w| w.strip_suffix("-wal")) {
+            Some(db) => PathBuf::from(format!("{db}-shm")),
+            None => PathBuf::from(shm),
+        };
+        WalMeter { shm, file: None }
+    }
+
+    fn bytes(&mut self) -> u64 {
+        use std::os::unix::fs::FileExt;
+        if self.file.is_none() {
+            self.file = File::open(&self.shm).ok();
+        }
+        let mut header = [0u8; 20];
+        match &self.file {
+            Some(f) if f.read_exact_at(&mut header, 0).is_ok() => {
+                let page = match u16::from_ne_bytes([header[14], header[15]]) {
+                    1 => 65_536,
+                    n => u64::from(n),
+                };
+                let frames = u64::from(u32::from_ne_bytes([header[16], header[17], header[18], header[19]]));
+                frames * (page + 24)
+            }
+            _ => 0,
+        }
+    }
 }
 
 fn passive_checkpoint(conn: &Connection) {
@@ -261,12 +357,33 @@ fn passive_checkpoint(conn: &Connection) {
     }
 }
 
-/// The checkpointer thread: copies the WAL's bulk into the database while the writer
-/// goes on, then leaves the tail to the writer.
-fn checkpointer(conn: Connection, wake: mpsc::Receiver<()>, state: Arc<AtomicU8>) {
+/// The checkpointer thread: copies the WAL into the database, pass after pass, until
+/// little was written during a pass (then the writer copies the tail) or the writer has
+/// started the WAL over.
+fn checkpointer(conn: Connection, wake: mpsc::Receiver<()>, state: Arc<AtomicU8>, mut wal: WalMeter) {
     while wake.recv().is_ok() {
-        passive_checkpoint(&conn);
-        state.store(TAIL_DUE, Ordering::Release);
+        let (mut next_pass, mut copied) = (0, u64::MAX);
+        while state.load(Ordering::Acquire) == COPYING {
+            let before = wal.bytes();
+            if before < next_pass {
+                thread::sleep(POLL);
+                continue;
+            }
+            passive_checkpoint(&conn);
+            let grown = wal.bytes().saturating_sub(before);
+            if grown <= TAIL_BYTES {
+                // Only a CAS: the writer may have started the WAL over meanwhile.
+                let _ = state.compare_exchange(COPYING, TAIL_DUE, Ordering::AcqRel, Ordering::Acquire);
+            } else if grown < copied {
+                // Catching up: copy what came meanwhile at once (each pass shorter).
+                next_pass = 0;
+            } else {
+                // Not catching up (every change a new page): let pages repeat before the
+                // next pass, and let the WAL grow until the writer is quiet.
+                next_pass = before + grown + CHECKPOINT_BYTES;
+            }
+            copied = grown;
+        }
     }
 }
 
