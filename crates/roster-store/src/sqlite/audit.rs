@@ -102,7 +102,8 @@ pub(crate) fn before(
     Ok((out, login))
 }
 
-/// Writes the record of a user change (in the caller's transaction).
+/// Writes the record of a user change (in the caller's transaction) and returns its id,
+/// which the caller makes the newest of the user's chain (`users.audit_head`).
 pub(crate) fn record_user(
     c: &Connection,
     id: UserId,
@@ -111,22 +112,35 @@ pub(crate) fn record_user(
     items: &[(String, String, String)],
     old: &BTreeMap<String, String>,
     name: String,
-) -> StoreResult<()> {
-    append(c, &[roster_core::audit::user_change(ctx, id, adding, items, old, name)])
+) -> StoreResult<i64> {
+    insert(c, &roster_core::audit::user_change(ctx, id, adding, items, old, name), now_secs())
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 pub(crate) fn append(c: &Connection, records: &[NewAuditRecord]) -> StoreResult<()> {
-    let now = chrono::Utc::now().timestamp();
-    // prev_id links a user's records (resource type 0), newest first (see migration 0007).
-    let mut ins = c
-        .prepare_cached(
-            "INSERT INTO audit_log (clock, actor_id, actor_name, ip, face, action, resource_type, resource_id, \
-             resource_name, recordset_id, details, prev_id) VALUES (?1, ?2, coalesce((SELECT login FROM users WHERE id = ?2), ''), \
-             ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?6 = 0 THEN coalesce((SELECT audit_head FROM users WHERE id = ?7), \
-             (SELECT head FROM audit_heads WHERE resource_id = ?7)) END)",
-        )
-        .map_err(backend)?;
+    let now = now_secs();
     for r in records {
+        let id = insert(c, r, now)?;
+        if let (USER_RESOURCE, Some(user)) = (r.resource_type, r.resource_id) {
+            set_head(c, user, id)?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts one record; a user's record names the user's newest as `prev_id` (see
+/// migration 0007). The caller makes it the newest.
+fn insert(c: &Connection, r: &NewAuditRecord, now: i64) -> StoreResult<i64> {
+    c.prepare_cached(
+        "INSERT INTO audit_log (clock, actor_id, actor_name, ip, face, action, resource_type, resource_id, \
+         resource_name, recordset_id, details, prev_id) VALUES (?1, ?2, coalesce((SELECT login FROM users WHERE id = ?2), ''), \
+         ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?6 = 0 THEN coalesce((SELECT audit_head FROM users WHERE id = ?7), \
+         (SELECT head FROM audit_heads WHERE resource_id = ?7)) END)",
+    )
+    .and_then(|mut ins| {
         ins.execute(params![
             now,
             r.actor.map(UserId::get),
@@ -139,12 +153,9 @@ pub(crate) fn append(c: &Connection, records: &[NewAuditRecord]) -> StoreResult<
             random_hex(12),
             r.details
         ])
-        .map_err(backend)?;
-        if let (USER_RESOURCE, Some(user)) = (r.resource_type, r.resource_id) {
-            set_head(c, user, c.last_insert_rowid())?;
-        }
-    }
-    Ok(())
+    })
+    .map_err(backend)?;
+    Ok(c.last_insert_rowid())
 }
 
 /// Resource type of users in the audit log.

@@ -445,9 +445,11 @@ impl Store for SqliteStore {
 const WEBHOOKS_OF: &str = "SELECT id, user_id, scopes, code_hash, created FROM webhooks WHERE user_id = ?1 ORDER BY id";
 
 pub(crate) fn load_user(c: &Connection, id: UserId) -> StoreResult<Option<User>> {
-    let sql = format!("SELECT {} FROM users WHERE id = ?1", user_columns());
+    // Built once: every authenticated call loads its caller with it.
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| format!("SELECT {} FROM users WHERE id = ?1", user_columns()));
     let user =
-        c.prepare_cached(&sql).and_then(|mut s| s.query_row([id.get()], user_from_row).optional()).map_err(backend)?;
+        c.prepare_cached(sql).and_then(|mut s| s.query_row([id.get()], user_from_row).optional()).map_err(backend)?;
     match user {
         Some(mut u) => {
             u.departments = departments_of(c, &[u.id.get()])?.into_iter().map(|(_, d)| d).collect();
@@ -566,14 +568,16 @@ fn apply_patch(c: &Connection, id: UserId, mut patch: UserPatch, bump: bool) -> 
         }
         None => None,
     };
-    write_patch(c, id, patch, bump)?;
-    if let Some((ctx, items, old, name)) = audit {
-        audit::record_user(c, id, &ctx, !bump, &items, &old, name)?;
-    }
-    Ok(())
+    // The record goes first so the row's UPDATE can name it as the newest of the user's
+    // chain (one write of the row); if the UPDATE fails, the job's savepoint drops both.
+    let head = match audit {
+        Some((ctx, items, old, name)) => Some(audit::record_user(c, id, &ctx, !bump, &items, &old, name)?),
+        None => None,
+    };
+    write_patch(c, id, patch, bump, head)
 }
 
-fn write_patch(c: &Connection, id: UserId, patch: UserPatch, bump: bool) -> StoreResult<()> {
+fn write_patch(c: &Connection, id: UserId, patch: UserPatch, bump: bool, audit_head: Option<i64>) -> StoreResult<()> {
     let mut sets: Vec<String> = Vec::new();
     let mut vals: Vec<SqlValue> = Vec::new();
     for (attr, change) in patch.attrs {
@@ -604,6 +608,10 @@ fn write_patch(c: &Connection, id: UserId, patch: UserPatch, bump: bool) -> Stor
         vals.push(SqlValue::Text(login.clone()));
         sets.push("login_lc = ?".into());
         vals.push(SqlValue::Text(login.to_lowercase()));
+    }
+    if let Some(head) = audit_head {
+        sets.push("audit_head = ?".into());
+        vals.push(SqlValue::Integer(head));
     }
     if bump {
         sets.push("version = version + 1".into());

@@ -30,9 +30,9 @@
 //! grows). A growing WAL starts
 //! over once the writer has had no work for [`QUIET`], or, under a load that never
 //! stops, at [`CHECKPOINT_HARD_BYTES`] (as PostgreSQL's `max_wal_size`). Readers only
-//! search the frames not yet copied, so a long WAL does not slow them. A pause that
-//! turns out long (over [`TAIL_PAUSE`], where the disk is slow to write scattered pages)
-//! stops tails for [`NO_TAILS_FOR`]. The WAL's content is read from its index (the `-shm`
+//! search the frames not yet copied, so a long WAL does not slow them. Pauses that
+//! turn out long (over [`TAIL_PAUSE`] on average, where the disk is slow to write
+//! scattered pages) stop tails for [`NO_TAILS_FOR`]. The WAL's content is read from its index (the `-shm`
 //! file's header); the WAL file keeps its largest size (no truncation, which on some
 //! file systems discards blocks synchronously) until the database is closed.
 
@@ -65,7 +65,7 @@ const POLL: Duration = Duration::from_millis(5);
 /// At most this much written during a checkpoint pass leaves the tail to the writer.
 const TAIL_BYTES: u64 = 512 * 1024;
 
-/// A pause to start the WAL over longer than this stops tails for [`NO_TAILS_FOR`].
+/// Pauses to start the WAL over longer than this (on average) stop tails for [`NO_TAILS_FOR`].
 const TAIL_PAUSE: Duration = Duration::from_millis(20);
 const NO_TAILS_FOR: Duration = Duration::from_secs(30);
 
@@ -110,7 +110,8 @@ impl Writer {
         let (flushes, pending) = mpsc::channel::<Vec<Completion>>();
         let flusher = Flusher { wal: wal.clone(), file: None, failed: failed.clone() };
         spawn("roster-sqlite-flush", Box::new(move || flusher.run(pending)))?;
-        let checkpoints = Checkpoints { meter: WalMeter::new(&wal), state, wake, no_tails_until: None };
+        let checkpoints =
+            Checkpoints { meter: WalMeter::new(&wal), state, wake, no_tails_until: None, pause_avg: Duration::ZERO };
         let (jobs, rx) = mpsc::channel::<(Job, bool)>();
         let writer = WriterLoop { conn, checkpoints, flushes, failed };
         spawn("roster-sqlite-writer", Box::new(move || writer.run(rx)))?;
@@ -253,8 +254,10 @@ fn flush_error(wal: &Path, e: std::io::Error) -> StoreError {
 /// The writer's side of checkpointing.
 struct Checkpoints {
     meter: WalMeter,
-    /// Set after a long pause: no tails until then.
+    /// Set when pauses ran long: no tails until then.
     no_tails_until: Option<Instant>,
+    /// Moving average of the writer's pauses (halved per pause), so one slow fsync does not count.
+    pause_avg: Duration,
     state: Arc<AtomicU8>,
     wake: mpsc::SyncSender<()>,
 }
@@ -300,8 +303,10 @@ impl Checkpoints {
     fn start_over(&mut self, conn: &Connection) {
         let started = Instant::now();
         passive_checkpoint(conn);
-        if started.elapsed() > TAIL_PAUSE {
+        self.pause_avg = (self.pause_avg + started.elapsed()) / 2;
+        if self.pause_avg > TAIL_PAUSE {
             self.no_tails_until = Some(Instant::now() + NO_TAILS_FOR);
+            self.pause_avg = Duration::ZERO;
         }
         self.state.store(IDLE, Ordering::Release);
     }
