@@ -83,6 +83,20 @@ pub fn word_id(word: &str) -> Option<i64> {
 }
 
 impl Filter {
+    /// The department-name prefixes the filter searches (quick-search words included),
+    /// lower-cased: a store can look up those departments first.
+    pub fn department_prefixes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for cond in &self.0 {
+            match cond {
+                Cond::DepartmentName(p) => out.push(p.to_lowercase()),
+                Cond::Find(words) => out.extend(words.iter().map(|w| w.to_lowercase())),
+                _ => {}
+            }
+        }
+        out
+    }
+
     pub fn push(&mut self, cond: Cond) {
         self.0.push(cond);
     }

@@ -13,7 +13,7 @@ use roster_core::{
 };
 use tokio_postgres::Row;
 
-use super::sql::{col, compile, order_by, refs, user_columns, user_from_row, Binds, Param};
+use super::sql::{col, compile_resolved, escape_like, order_by, refs, user_columns, user_from_row, Binds, Param};
 use super::{audit, backend, events, execute, exists, new_id, now, number, query, userfields, Ready, BOOTSTRAP_LOCK};
 
 const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = $1";
@@ -25,7 +25,15 @@ fn int_or_null(v: Option<i64>) -> Param {
 }
 
 pub(crate) async fn find_users<C: GenericClient>(c: &C, ready: Ready, q: &UserQuery) -> StoreResult<UserPage> {
-    let mut w = compile(&q.filter, ready.fold);
+    let mut depts = std::collections::HashMap::new();
+    for prefix in q.filter.department_prefixes() {
+        let mut b = Binds::default();
+        let test = b.ilike("name", &format!("{}%", escape_like(&prefix)), ready.fold);
+        let rows = query(c, &format!("SELECT id FROM departments WHERE {test}"), &refs(&b.0)).await?;
+        let ids = rows.iter().map(|r| col::<i64>(r, 0)).collect::<StoreResult<Vec<i64>>>()?;
+        depts.insert(prefix, ids);
+    }
+    let mut w = compile_resolved(&q.filter, ready.fold, depts);
     let count_sql = format!("SELECT count(*) FROM users WHERE {}", w.sql);
     let count_params = w.binds.0.clone();
     let limit = w.binds.bind(Param::Int(q.limit.min(i64::MAX as u64) as i64));

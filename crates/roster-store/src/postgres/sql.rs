@@ -3,6 +3,7 @@
 //! same semantics as the SQLite compiler (ILIKE stands in for `rs_ilike`). Column names
 //! come from the `ATTRS` catalog and collation names from a fixed list, never from input.
 
+use std::collections::HashMap;
 use std::error::Error;
 
 use bytes::BytesMut;
@@ -183,8 +184,16 @@ pub(crate) struct Where {
 }
 
 /// Compiles a filter; an empty filter is `TRUE`. `fold` is the collation ILIKE folds under.
+#[cfg(test)]
 pub(crate) fn compile(filter: &Filter, fold: &'static str) -> Where {
-    let mut c = Compiler { binds: Binds::default(), fold };
+    compile_resolved(filter, fold, HashMap::new())
+}
+
+/// As [`compile`], with the ids of the departments each quick-search prefix matches
+/// already looked up (see [`Filter::department_prefixes`]): a word that names no
+/// department then has no department branch, which keeps PostgreSQL on the name indexes.
+pub(crate) fn compile_resolved(filter: &Filter, fold: &'static str, depts: HashMap<String, Vec<i64>>) -> Where {
+    let mut c = Compiler { binds: Binds::default(), fold, depts };
     let parts: Vec<String> = filter.0.iter().map(|cond| c.cond(cond)).collect();
     let sql = if parts.is_empty() { "TRUE".into() } else { parts.join(" AND ") };
     Where { sql, binds: c.binds }
@@ -193,6 +202,7 @@ pub(crate) fn compile(filter: &Filter, fold: &'static str) -> Where {
 struct Compiler {
     binds: Binds,
     fold: &'static str,
+    depts: HashMap<String, Vec<i64>>,
 }
 
 impl Compiler {
@@ -261,17 +271,32 @@ impl Compiler {
     }
 
     /// One quick-search word: the id, or a prefix of a searchable name or a department name.
+    /// The branches are a union of id sets, so each uses its own index (an `OR` with a
+    /// subquery branch makes PostgreSQL read the whole table).
     fn find_word(&mut self, word: &str) -> String {
         let lower = word.to_lowercase();
         let mut any = Vec::new();
         if let Some(id) = roster_core::query::word_id(word) {
-            any.push(format!("id = {}", self.binds.bind(Param::Int(id))));
+            any.push(format!("SELECT {}::bigint", self.binds.bind(Param::Int(id))));
         }
         for col in ["name_lc", "last_name_lc", "second_name_lc", "work_position_lc"] {
-            any.push(self.binds.prefix_range(col, &lower));
+            let range = self.binds.prefix_range(col, &lower);
+            any.push(format!("SELECT id FROM users WHERE {range}"));
         }
-        any.push(self.department_name(word));
-        format!("({})", any.join(" OR "))
+        match self.depts.get(&lower).cloned() {
+            Some(ids) if ids.is_empty() => {}
+            Some(ids) => {
+                let list = self.binds.list(ids.into_iter().map(Param::Int));
+                any.push(format!("SELECT user_id FROM user_departments WHERE dept_id IN ({list})"));
+            }
+            None => {
+                let test = self.binds.ilike("dp.name", &format!("{}%", escape_like(word)), self.fold);
+                any.push(format!(
+                    "SELECT ud.user_id FROM user_departments ud JOIN departments dp ON dp.id = ud.dept_id WHERE {test}"
+                ));
+            }
+        }
+        format!("id IN ({})", any.join(" UNION ALL "))
     }
 
     fn department_name(&mut self, prefix: &str) -> String {

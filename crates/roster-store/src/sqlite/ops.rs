@@ -483,7 +483,7 @@ fn departments_of(c: &Connection, users: &[i64]) -> StoreResult<Vec<(i64, Depart
 
 fn find_users(c: &Connection, q: &UserQuery) -> StoreResult<UserPage> {
     let mut depts = std::collections::HashMap::new();
-    for prefix in sql::department_prefixes(&q.filter) {
+    for prefix in q.filter.department_prefixes() {
         let pattern = format!("{}%", sql::escape_like(&prefix));
         let mut stmt = c.prepare_cached("SELECT id FROM departments WHERE rs_ilike(?1, name)").map_err(backend)?;
         let ids = stmt.query_map([pattern], |r| r.get::<_, i64>(0)).map_err(backend)?;

@@ -102,19 +102,6 @@ impl Where {
     }
 }
 
-/// The department-name prefixes a filter searches (quick-search words included), lower-cased.
-pub(crate) fn department_prefixes(filter: &Filter) -> Vec<String> {
-    let mut out = Vec::new();
-    for cond in &filter.0 {
-        match cond {
-            Cond::DepartmentName(p) => out.push(p.to_lowercase()),
-            Cond::Find(words) => out.extend(words.iter().map(|w| w.to_lowercase())),
-            _ => {}
-        }
-    }
-    out
-}
-
 /// Compiles a filter (an empty one is `1`), with the ids of the departments each prefix matches already looked up:
 /// the query then reads only those departments' members, not every membership.
 pub(crate) fn compile_resolved(filter: &Filter, depts: std::collections::HashMap<String, Vec<i64>>) -> Where {
