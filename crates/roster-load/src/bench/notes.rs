@@ -68,7 +68,7 @@ fn build_note(roster_bin: &Path) -> String {
 
 fn backend_note(ctx: &Ctx) -> String {
     match &ctx.args.database_url {
-        None => "SQLite (WAL, synchronous=FULL) in a temp dir".to_string(),
+        None => "SQLite (WAL, every commit fsynced before its answer) in a temp dir".to_string(),
         Some(url) => {
             let version = super::pg::Pg::new(url).and_then(|pg| pg.server_version()).unwrap_or_else(|_| "?".into());
             format!("PostgreSQL {version} on this machine, fresh database per size")

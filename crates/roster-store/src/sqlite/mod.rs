@@ -109,7 +109,8 @@ fn open_conn(path: &Path, create: bool) -> StoreResult<Connection> {
     }
     let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
     conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
-    // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss.
+    // FULL for any commit made outside the writer (migrations); the writer switches to
+    // NORMAL and fsyncs each group itself (see `writer`).
     conn.pragma_update(None, "synchronous", "FULL").map_err(backend)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(256);
