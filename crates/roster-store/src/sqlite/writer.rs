@@ -32,7 +32,9 @@
 //! stops, at [`CHECKPOINT_HARD_BYTES`] (as PostgreSQL's `max_wal_size`). Readers only
 //! search the frames not yet copied, so a long WAL does not slow them. Pauses that
 //! turn out long (over [`TAIL_PAUSE`] on average, where the disk is slow to write
-//! scattered pages) stop tails for [`NO_TAILS_FOR`]. The WAL's content is read from its index (the `-shm`
+//! scattered pages) stop tails for [`NO_TAILS_FOR`] while many writers wait at a time; with
+//! one or two writers a pause holds back almost no one, and the ring keeps each fsync
+//! short (a growing WAL file makes every fsync also write the file's new size). The WAL's content is read from its index (the `-shm`
 //! file's header); the WAL file keeps its largest size (no truncation, which on some
 //! file systems discards blocks synchronously) until the database is closed.
 
@@ -68,6 +70,8 @@ const TAIL_BYTES: u64 = 512 * 1024;
 /// Pauses to start the WAL over longer than this (on average) stop tails for [`NO_TAILS_FOR`].
 const TAIL_PAUSE: Duration = Duration::from_millis(20);
 const NO_TAILS_FOR: Duration = Duration::from_secs(30);
+/// Average group size under which pauses are taken whatever they cost.
+const FEW_WRITERS: f64 = 3.0;
 
 /// Page cache of the writer's connection, in KiB.
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
@@ -104,14 +108,26 @@ impl Writer {
         let state = Arc::new(AtomicU8::new(IDLE));
         let (wake, asleep) = mpsc::sync_channel::<()>(1);
         let shared = state.clone();
+        let tails_off = Arc::new(AtomicBool::new(false));
+        let off = tails_off.clone();
         let watched = WalMeter::new(&wal);
-        spawn("roster-sqlite-checkpoint", Box::new(move || checkpointer(checkpoint_conn, asleep, shared, watched)))?;
+        spawn(
+            "roster-sqlite-checkpoint",
+            Box::new(move || checkpointer(checkpoint_conn, asleep, shared, off, watched)),
+        )?;
         let failed = Arc::new(AtomicBool::new(false));
         let (flushes, pending) = mpsc::channel::<Vec<Completion>>();
         let flusher = Flusher { wal: wal.clone(), file: None, failed: failed.clone() };
         spawn("roster-sqlite-flush", Box::new(move || flusher.run(pending)))?;
-        let checkpoints =
-            Checkpoints { meter: WalMeter::new(&wal), state, wake, no_tails_until: None, pause_avg: Duration::ZERO };
+        let checkpoints = Checkpoints {
+            meter: WalMeter::new(&wal),
+            state,
+            wake,
+            no_tails_until: None,
+            tails_off,
+            pause_avg: Duration::ZERO,
+            group_avg: 0.0,
+        };
         let (jobs, rx) = mpsc::channel::<(Job, bool)>();
         let writer = WriterLoop { conn, checkpoints, flushes, failed };
         spawn("roster-sqlite-writer", Box::new(move || writer.run(rx)))?;
@@ -181,6 +197,7 @@ impl WriterLoop {
                     Err(_) => break,
                 }
             }
+            self.checkpoints.note_group(group.len());
             let mut done = Vec::with_capacity(group.len());
             let outcome = if self.failed.load(Ordering::Acquire) {
                 refuse_all(&mut group, &mut done);
@@ -256,6 +273,11 @@ struct Checkpoints {
     meter: WalMeter,
     /// Set when pauses ran long: no tails until then.
     no_tails_until: Option<Instant>,
+    /// The same, for the checkpointer: while set, it copies in steps of [`CHECKPOINT_BYTES`]
+    /// and leaves no tails.
+    tails_off: Arc<AtomicBool>,
+    /// Moving average of the writer's group sizes.
+    group_avg: f64,
     /// Moving average of the writer's pauses (halved per pause), so one slow fsync does not count.
     pause_avg: Duration,
     state: Arc<AtomicU8>,
@@ -271,8 +293,9 @@ impl Checkpoints {
     /// has grown, and starts the WAL over at the hard cap.
     fn after_commit(&mut self, conn: &Connection) {
         let size = self.meter.bytes();
+        let tails = self.tails_allowed();
         if self.state.load(Ordering::Acquire) == TAIL_DUE {
-            if self.tails_allowed() {
+            if tails {
                 self.start_over(conn);
             } else {
                 // Copy on in the background; the WAL starts over when the writer is quiet.
@@ -304,16 +327,29 @@ impl Checkpoints {
         let started = Instant::now();
         passive_checkpoint(conn);
         self.pause_avg = (self.pause_avg + started.elapsed()) / 2;
-        if self.pause_avg > TAIL_PAUSE {
+        if self.pause_avg > TAIL_PAUSE && self.group_avg >= FEW_WRITERS {
             self.no_tails_until = Some(Instant::now() + NO_TAILS_FOR);
+            self.tails_off.store(true, Ordering::Release);
             self.pause_avg = Duration::ZERO;
         }
         self.state.store(IDLE, Ordering::Release);
     }
 
-    /// Whether the writer takes the tail the checkpointer left (not for a while after a long pause).
-    fn tails_allowed(&self) -> bool {
-        self.no_tails_until.is_none_or(|until| Instant::now() >= until)
+    /// Keeps a moving average of group sizes: how many writers a pause would hold back.
+    fn note_group(&mut self, jobs: usize) {
+        self.group_avg = (self.group_avg * 7.0 + jobs as f64) / 8.0;
+    }
+
+    /// Whether the writer takes the tail the checkpointer left: not for a while after long
+    /// pauses, unless writes come one or two at a time (a pause then holds back almost no
+    /// one, and the WAL stays a ring, which keeps each fsync short).
+    fn tails_allowed(&mut self) -> bool {
+        if self.no_tails_until.is_some_and(|until| Instant::now() >= until) {
+            self.no_tails_until = None;
+        }
+        let allowed = self.no_tails_until.is_none() || self.group_avg < FEW_WRITERS;
+        self.tails_off.store(!allowed, Ordering::Release);
+        allowed
     }
 }
 
@@ -365,7 +401,13 @@ fn passive_checkpoint(conn: &Connection) {
 /// The checkpointer thread: copies the WAL into the database, pass after pass, until
 /// little was written during a pass (then the writer copies the tail) or the writer has
 /// started the WAL over.
-fn checkpointer(conn: Connection, wake: mpsc::Receiver<()>, state: Arc<AtomicU8>, mut wal: WalMeter) {
+fn checkpointer(
+    conn: Connection,
+    wake: mpsc::Receiver<()>,
+    state: Arc<AtomicU8>,
+    tails_off: Arc<AtomicBool>,
+    mut wal: WalMeter,
+) {
     while wake.recv().is_ok() {
         let (mut next_pass, mut copied) = (0, u64::MAX);
         while state.load(Ordering::Acquire) == COPYING {
@@ -376,7 +418,10 @@ fn checkpointer(conn: Connection, wake: mpsc::Receiver<()>, state: Arc<AtomicU8>
             }
             passive_checkpoint(&conn);
             let grown = wal.bytes().saturating_sub(before);
-            if grown <= TAIL_BYTES {
+            if tails_off.load(Ordering::Acquire) {
+                // No tails for now: copy each time another step has been written.
+                next_pass = before + grown + CHECKPOINT_BYTES;
+            } else if grown <= TAIL_BYTES {
                 // Only a CAS: the writer may have started the WAL over meanwhile.
                 let _ = state.compare_exchange(COPYING, TAIL_DUE, Ordering::AcqRel, Ordering::Acquire);
             } else if grown < copied {
