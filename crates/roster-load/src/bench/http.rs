@@ -155,6 +155,11 @@ mod tests {
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
             s.write_all(response.as_bytes()).unwrap();
+            // Read whatever of the request is still coming before closing: closing with
+            // unread data would reset the connection under the client's feet.
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
         });
         addr
     }
