@@ -258,7 +258,12 @@ impl Flusher {
     fn flush(&mut self) -> StoreResult<()> {
         let file = match &self.file {
             Some(file) => file,
-            None => self.file.insert(File::open(&self.wal).map_err(|e| flush_error(&self.wal, e))?),
+            None => match File::open(&self.wal) {
+                Ok(file) => self.file.insert(file),
+                // No WAL file: no frame was written, so nothing waits for the disk.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(flush_error(&self.wal, e)),
+            },
         };
         file.sync_data().map_err(|e| flush_error(&self.wal, e))
     }
@@ -361,15 +366,15 @@ struct WalMeter {
 }
 
 impl WalMeter {
+    /// `wal` is `<db>-wal`; the index is `<db>-shm`.
     fn new(wal: &Path) -> WalMeter {
-        let mut shm = wal.as_os_str().to_owned();
-        shm.push(".shm-of-wal");
-        // `<db>-wal` -> `<db>-shm`.
-        let shm = match wal.to_str().and_then(|w| w.strip_suffix("-wal")) {
-            Some(db) => PathBuf::from(format!("{db}-shm")),
-            None => PathBuf::from(shm),
-        };
-        WalMeter { shm, file: None }
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let mut shm = wal.as_os_str().as_bytes().to_vec();
+        if shm.ends_with(b"-wal") {
+            shm.truncate(shm.len() - 4);
+        }
+        shm.extend_from_slice(b"-shm");
+        WalMeter { shm: PathBuf::from(std::ffi::OsString::from_vec(shm)), file: None }
     }
 
     fn bytes(&mut self) -> u64 {
