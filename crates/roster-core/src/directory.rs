@@ -132,17 +132,18 @@ impl Directory {
 
     /// Resolves a webhook (`user` is a numeric id or a login) to an actor.
     pub async fn authenticate_webhook(&self, user: &str, code: &str) -> Result<Actor, AuthError> {
-        let id = match user.parse::<i64>() {
-            Ok(raw) => UserId::new(raw),
-            Err(_) => self.store.password_of(user).await.map_err(CoreError::from)?.map(|(id, _)| id),
+        let numeric = user.parse::<i64>().ok();
+        let id = match numeric {
+            Some(raw) => UserId::new(raw),
+            None => self.store.password_of(user).await.map_err(CoreError::from)?.map(|(id, _)| id),
         };
         let found = match id {
             Some(id) => self.store.user_with_webhooks(id).await.map_err(CoreError::from)?,
             None => None,
         };
         // A login names active users only; a numeric id names any (the inactive are refused below).
-        let numeric = user.parse::<i64>().is_ok();
-        let (user, hooks) = found.filter(|(u, _)| numeric || u.is_active()).ok_or(AuthError::BadCredentials)?;
+        let (user, hooks) =
+            found.filter(|(u, _)| numeric.is_some() || u.is_active()).ok_or(AuthError::BadCredentials)?;
         // Check every hook so the time taken does not say which one matched.
         let mut matched: Option<&Webhook> = None;
         for hook in &hooks {

@@ -283,28 +283,36 @@ impl Compiler {
             let range = self.binds.prefix_range(col, &lower);
             any.push(format!("SELECT id FROM users WHERE {range}"));
         }
-        match self.depts.get(&lower).cloned() {
-            Some(ids) if ids.is_empty() => {}
-            Some(ids) => {
-                let list = self.binds.list(ids.into_iter().map(Param::Int));
-                any.push(format!("SELECT user_id FROM user_departments WHERE dept_id IN ({list})"));
-            }
-            None => {
-                let test = self.binds.ilike("dp.name", &format!("{}%", escape_like(word)), self.fold);
-                any.push(format!(
-                    "SELECT ud.user_id FROM user_departments ud JOIN departments dp ON dp.id = ud.dept_id WHERE {test}"
-                ));
-            }
+        if let Some(members) = self.department_members(word) {
+            any.push(members);
         }
         format!("id IN ({})", any.join(" UNION ALL "))
     }
 
     fn department_name(&mut self, prefix: &str) -> String {
-        let test = self.binds.ilike("dp.name", &format!("{}%", escape_like(prefix)), self.fold);
-        format!(
-            "id IN (SELECT ud.user_id FROM user_departments ud JOIN departments dp ON dp.id = ud.dept_id \
-             WHERE {test})"
-        )
+        match self.department_members(prefix) {
+            Some(members) => format!("id IN ({members})"),
+            None => "FALSE".into(),
+        }
+    }
+
+    /// The ids of the members of the departments whose name starts with `prefix`, as a
+    /// SELECT: over the departments looked up before compiling when there are (`None` when
+    /// none matched), else with the name test in the query.
+    fn department_members(&mut self, prefix: &str) -> Option<String> {
+        match self.depts.get(&prefix.to_lowercase()).cloned() {
+            Some(ids) if ids.is_empty() => None,
+            Some(ids) => {
+                let list = self.binds.list(ids.into_iter().map(Param::Int));
+                Some(format!("SELECT user_id FROM user_departments WHERE dept_id IN ({list})"))
+            }
+            None => {
+                let test = self.binds.ilike("dp.name", &format!("{}%", escape_like(prefix)), self.fold);
+                Some(format!(
+                    "SELECT ud.user_id FROM user_departments ud JOIN departments dp ON dp.id = ud.dept_id WHERE {test}"
+                ))
+            }
+        }
     }
 
     fn attr(&mut self, attr: AttrId, op: Op, values: &[Value]) -> String {

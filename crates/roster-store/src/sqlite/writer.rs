@@ -278,8 +278,8 @@ struct Checkpoints {
     meter: WalMeter,
     /// Set when pauses ran long: no tails until then.
     no_tails_until: Option<Instant>,
-    /// The same, for the checkpointer: while set, it copies in steps of [`CHECKPOINT_BYTES`]
-    /// and leaves no tails.
+    /// What [`Checkpoints::tails_allowed`] last decided, for the checkpointer: while set, it
+    /// copies in steps of [`CHECKPOINT_BYTES`] and leaves no tails.
     tails_off: Arc<AtomicBool>,
     /// Moving average of the writer's group sizes.
     group_avg: f64,
@@ -334,7 +334,6 @@ impl Checkpoints {
         self.pause_avg = (self.pause_avg + started.elapsed()) / 2;
         if self.pause_avg > TAIL_PAUSE && self.group_avg >= FEW_WRITERS {
             self.no_tails_until = Some(Instant::now() + NO_TAILS_FOR);
-            self.tails_off.store(true, Ordering::Release);
             self.pause_avg = Duration::ZERO;
         }
         self.state.store(IDLE, Ordering::Release);
