@@ -133,9 +133,7 @@ fn seed_sqlite(path: &PathBuf, n: u64, abort: &Abort) -> Result<IdRange> {
     drop(c);
     // On disk before any phase: otherwise the server's first checkpoint would pay for
     // writing back the whole unsynced load (hundreds of MB at 1M users) while measured.
-    File::open(path)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("cannot sync {}", path.display()))?;
+    File::open(path).and_then(|f| f.sync_all()).with_context(|| format!("cannot sync {}", path.display()))?;
     Ok(range)
 }
 
