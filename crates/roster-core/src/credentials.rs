@@ -112,9 +112,28 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
+/// `bytes` random bytes from this thread's generator (a CSPRNG seeded from the OS) as
+/// lowercase hex: for identifiers that must not repeat (audit recordsets, event ids),
+/// made on hot paths where a system call per id would show. Secrets use [`random_hex`].
+pub fn unique_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill(buf.as_mut_slice());
+    hex::encode(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_and_unique_ids_are_hex_of_their_length_and_differ() {
+        for make in [random_hex, unique_hex] {
+            let (a, b) = (make(12), make(12));
+            assert_eq!(a.len(), 24);
+            assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{a}");
+            assert_ne!(a, b);
+        }
+    }
 
     #[test]
     fn secrets_hash_and_match() {

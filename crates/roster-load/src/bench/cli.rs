@@ -11,6 +11,8 @@ use clap::Parser;
 /// updates, which rename users and would make `FIND Name{i}` miss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// The machine's own figures (HTTP floor, flush), once per run.
+    Machine,
     Ready,
     Get,
     Search,
@@ -23,7 +25,8 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
+        Phase::Machine,
         Phase::Ready,
         Phase::Get,
         Phase::Search,
@@ -38,6 +41,7 @@ impl Phase {
     /// The name `--only` takes and the JSON carries.
     pub fn name(self) -> &'static str {
         match self {
+            Phase::Machine => "machine",
             Phase::Ready => "ready",
             Phase::Get => "get",
             Phase::Search => "search",
@@ -112,7 +116,7 @@ pub struct Args {
     /// named here (its name must contain "bench") is dropped and created for each size
     #[arg(long, value_name = "postgres://...")]
     pub database_url: Option<String>,
-    /// Phases to run (comma list): ready, get, search, update-1, update-64,
+    /// Phases to run (comma list): machine, ready, get, search, update-1, update-64,
     /// zabbix-1, zabbix-64, batch, memory; groups update, zabbix, all
     #[arg(long, value_delimiter = ',', value_name = "PHASES")]
     pub only: Vec<String>,

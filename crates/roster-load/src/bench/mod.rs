@@ -5,6 +5,7 @@
 
 pub mod cli;
 mod db;
+pub mod floor;
 mod http;
 mod load;
 mod notes;

@@ -91,7 +91,7 @@ impl Row {
     fn cells(&self) -> Vec<String> {
         let num = |v: Option<f64>, f: fn(f64) -> String| v.map_or(String::new(), f);
         vec![
-            thousands(self.users as f64),
+            if self.phase == "machine" { "machine".into() } else { thousands(self.users as f64) },
             self.label.clone(),
             self.connections.map_or(String::new(), |c| c.to_string()),
             num(self.rps, rate),
@@ -100,6 +100,23 @@ impl Row {
             if self.rps.is_some() { self.errors.to_string() } else { String::new() },
             cut(&self.result, 160),
         ]
+    }
+}
+
+/// Notes on each 64-connection load row what share of the machine's HTTP floor (the
+/// `machine` row, when measured) it reached, in its result and as `floor_ratio`.
+pub fn relate_to_floor(rows: &mut [Row]) {
+    let floor = rows.iter().find(|r| r.phase == "machine" && r.connections == Some(64) && r.status == Status::Ok);
+    let Some(floor) = floor.and_then(|r| r.rps).filter(|v| *v > 0.0) else {
+        return;
+    };
+    for row in rows.iter_mut().filter(|r| r.phase != "machine" && r.connections == Some(64)) {
+        if let Some(rps) = row.rps {
+            let ratio = rps / floor;
+            row.extra.insert("floor_ratio".into(), ratio.into());
+            let note = format!("{:.0}% of the HTTP floor", ratio * 100.0);
+            row.result = if row.result.is_empty() { note } else { format!("{}; {note}", row.result) };
+        }
     }
 }
 
@@ -192,6 +209,24 @@ mod tests {
         a.p99_ms = Some(1.25);
         let b = Row::new(10_000, "memory", "peak RSS (VmHWM)").with_result(Status::Ok, "40.0 MiB");
         vec![a, b]
+    }
+
+    #[test]
+    fn relates_64_connection_rows_to_the_floor() {
+        let mut floor = Row::new(0, "machine", "HTTP floor (parse and answer)");
+        (floor.connections, floor.rps) = (Some(64), Some(40_000.0));
+        let mut u64c = Row::new(10_000, "update-64", "user.update (Bitrix24)");
+        (u64c.connections, u64c.rps) = (Some(64), Some(10_000.0));
+        let mut all = vec![floor.clone(), u64c.clone(), rows()[0].clone()];
+        relate_to_floor(&mut all);
+        assert_eq!(all[1].result, "25% of the HTTP floor");
+        assert_eq!(all[1].extra["floor_ratio"].as_f64(), Some(0.25));
+        assert!(all[0].result.is_empty() && all[2].result.is_empty(), "only other 64-connection rows");
+        assert!(text_table(&all).lines().nth(2).unwrap().starts_with("machine"));
+        // A failed floor relates nothing.
+        let mut all = vec![floor.with_result(Status::Failed, "failed: x"), u64c];
+        relate_to_floor(&mut all);
+        assert!(all[1].result.is_empty() && all[1].extra.is_empty());
     }
 
     #[test]

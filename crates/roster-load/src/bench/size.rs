@@ -99,7 +99,7 @@ pub fn run_size(ctx: &Ctx, n: u64, rows: &mut Vec<Row>) -> Result<()> {
             total: None,
         };
         let (label, spec) = match phase {
-            Phase::Ready | Phase::Memory => continue,
+            Phase::Machine | Phase::Ready | Phase::Memory => continue,
             Phase::Get => ("user.get FILTER EMAIL", spec("bitrix24", "get", ctx.args.read_connections)),
             Phase::Search => {
                 let mut s = spec("bitrix24", "search", ctx.args.read_connections);

@@ -17,6 +17,15 @@ use bench::output::{self, Row, Status};
 use bench::{Ctx, Interrupted};
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(bench::floor::SERVE_FLOOR) {
+        return match bench::floor::serve() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("roster-bench: floor server: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let args = bench::cli::Args::parse();
     match run(args) {
         Ok(true) => ExitCode::SUCCESS,
@@ -45,6 +54,14 @@ fn run(args: bench::cli::Args) -> Result<bool> {
         eprintln!("roster-bench: {key}: {value}");
     }
     let mut rows = Vec::new();
+    if ctx.phases.contains(&bench::cli::Phase::Machine) {
+        let tmp = tempfile::Builder::new().prefix("roster-bench-").tempdir()?;
+        for row in bench::floor::machine_rows(&ctx, tmp.path()) {
+            ctx.progress(&row);
+            rows.push(row);
+        }
+        ctx.abort.check()?;
+    }
     for &n in &ctx.args.users {
         eprintln!("roster-bench: {} users", output::thousands(n as f64));
         if let Err(e) = bench::size::run_size(&ctx, n, &mut rows) {
@@ -56,6 +73,7 @@ fn run(args: bench::cli::Args) -> Result<bool> {
             rows.push(row);
         }
     }
+    output::relate_to_floor(&mut rows);
     println!("{}", output::text_table(&rows));
     if let Some(path) = &ctx.args.json {
         let settings: Map<String, Value> = settings.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();

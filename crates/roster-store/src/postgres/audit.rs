@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use deadpool_postgres::GenericClient;
 use roster_core::audit::{AuditContext, AuditQuery, AuditRecord, NewAuditRecord};
-use roster_core::credentials::random_hex;
+use roster_core::credentials::unique_hex;
 use roster_core::{AttrId, AttrKind, StoreResult, UserId};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -106,7 +106,7 @@ pub(crate) async fn append<C: GenericClient>(c: &C, records: &[NewAuditRecord]) 
                (SELECT head FROM audit_heads WHERE resource_id = $7::bigint)) END) RETURNING id";
     let clock = now();
     for r in records {
-        let (actor, recordset) = (r.actor.map(UserId::get), random_hex(12));
+        let (actor, recordset) = (r.actor.map(UserId::get), unique_hex(12));
         let params: [&(dyn ToSql + Sync); 10] = [
             &clock,
             &actor,

@@ -4,7 +4,7 @@
 //! the same delivery or offline event together.
 
 use deadpool_postgres::GenericClient;
-use roster_core::credentials::random_hex;
+use roster_core::credentials::unique_hex;
 use roster_core::events::{Binding, Delivery, NewBinding, OfflineEvent, OfflineQuery};
 use roster_core::{StoreResult, UserId};
 use tokio_postgres::Row;
@@ -25,7 +25,7 @@ pub(crate) async fn emit<C: GenericClient>(c: &C, event: &str, entity: i64, acto
                   VALUES ($1, $2, $3, $4, $5)";
     for r in query(c, sql, &[&event]).await? {
         let app: i64 = col(&r, 0)?;
-        execute(c, insert, &[&app, &event, &entity, &random_hex(16), &t]).await?;
+        execute(c, insert, &[&app, &event, &entity, &unique_hex(16), &t]).await?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use roster_core::audit::{user_key, AuditContext, AuditQuery, AuditRecord, NewAuditRecord};
-use roster_core::credentials::random_hex;
+use roster_core::credentials::unique_hex;
 use roster_core::{Change, CustomChange, StoreResult, UserId, UserPatch, Value};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
@@ -150,7 +150,7 @@ fn insert(c: &Connection, r: &NewAuditRecord, now: i64) -> StoreResult<i64> {
             r.resource_type,
             r.resource_id,
             r.resource_name,
-            random_hex(12),
+            unique_hex(12),
             r.details
         ])
     })

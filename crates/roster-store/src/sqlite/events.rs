@@ -2,7 +2,7 @@
 //! the transaction of the change that raises the event, so an acknowledged change
 //! always has its deliveries queued. Called from the `Store` impl in `ops.rs`.
 
-use roster_core::credentials::random_hex;
+use roster_core::credentials::unique_hex;
 use roster_core::events::{Binding, Delivery, NewBinding, OfflineEvent, OfflineQuery};
 use roster_core::{StoreError, StoreResult, UserId};
 use rusqlite::types::Value as SqlValue;
@@ -33,7 +33,7 @@ pub(crate) fn emit(c: &Connection, event: &str, entity: i64, actor: Option<UserI
     for app in bound {
         c.execute(
             "INSERT INTO offline_events (app_id, event, entity_id, message_id, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![app, event, entity, random_hex(16), t],
+            params![app, event, entity, unique_hex(16), t],
         )
         .map_err(backend)?;
     }
