@@ -135,6 +135,10 @@ pub struct Args {
     /// Connections of the user.get and user.search phases
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub read_connections: usize,
+    /// Run each load phase this many times and report the run with the median rate
+    /// (every run's rate goes in the result and the JSON): for a noisy machine
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: usize,
     /// Longest the batch phase may take before it fails (timed phases end by themselves; a server start may take 60 s)
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub phase_timeout: u64,
@@ -155,8 +159,8 @@ impl Args {
         if !(0.0..=60.0).contains(&self.warmup) {
             bail!("--warmup must be in [0, 60] seconds");
         }
-        if self.batch_total == 0 || self.batch_connections == 0 || self.read_connections == 0 {
-            bail!("--batch-total, --batch-connections and --read-connections must be at least 1");
+        if self.batch_total == 0 || self.batch_connections == 0 || self.read_connections == 0 || self.repeat == 0 {
+            bail!("--batch-total, --batch-connections, --read-connections and --repeat must be at least 1");
         }
         if self.phase_timeout < 10 {
             bail!("--phase-timeout must be at least 10 seconds");
@@ -190,6 +194,8 @@ mod tests {
         assert!(Args::try_parse_from(["b", "--users", "0"]).is_err());
         assert!(Args::try_parse_from(["b", "--users", "ten"]).is_err());
         assert!(args(&["--duration", "0"]).validate().is_err());
+        assert!(args(&["--repeat", "0"]).validate().is_err());
+        assert_eq!(args(&["--repeat", "3"]).repeat, 3);
         assert!(args(&["--database-url", "sqlite://x"]).validate().is_err());
     }
 

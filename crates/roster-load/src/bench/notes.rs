@@ -81,12 +81,17 @@ fn load_note(ctx: &Ctx) -> String {
     format!(
         "roster-load --threads 1, {} s per phase after {} s warm-up, random ids over the \
          seeded users; get/search at {} connection(s); batch: {} updates, 50 per call, {} \
-         connections",
+         connections{}",
         a.duration,
         a.warmup,
         a.read_connections,
         super::output::thousands(a.batch_total as f64),
-        a.batch_connections
+        a.batch_connections,
+        if a.repeat > 1 {
+            format!("; each phase run {} times, the median run reported", a.repeat)
+        } else {
+            String::new()
+        }
     )
 }
 

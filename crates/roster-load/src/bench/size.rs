@@ -134,12 +134,30 @@ pub fn run_size(ctx: &Ctx, n: u64, rows: &mut Vec<Row>) -> Result<()> {
                 (label, s)
             }
         };
-        let tag = format!("{}-{n}", phase.name());
-        let row = match runner.run(&spec, &tag, &ctx.abort) {
-            Ok(numbers) => load_row(n, phase, label, &spec, &numbers),
-            Err(e) => {
-                ctx.abort.check()?;
-                Row::new(n, phase.name(), label).with_result(Status::Failed, format!("failed: {e:#}"))
+        let mut runs = Vec::with_capacity(ctx.args.repeat);
+        let mut failure = None;
+        for run in 0..ctx.args.repeat {
+            let tag = format!("{}-{n}-{run}", phase.name());
+            match runner.run(&spec, &tag, &ctx.abort) {
+                Ok(numbers) => runs.push(numbers),
+                Err(e) => {
+                    ctx.abort.check()?;
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let row = match (failure, median_run(runs)) {
+            (None, Some((numbers, rates))) => {
+                let mut row = load_row(n, phase, label, &spec, &numbers);
+                if rates.len() > 1 {
+                    note_runs(&mut row, &rates);
+                }
+                row
+            }
+            (e, _) => {
+                let why = e.map_or_else(|| "no run".to_owned(), |e| format!("{e:#}"));
+                Row::new(n, phase.name(), label).with_result(Status::Failed, format!("failed: {why}"))
             }
         };
         push(row);
@@ -159,6 +177,27 @@ pub fn run_size(ctx: &Ctx, n: u64, rows: &mut Vec<Row>) -> Result<()> {
 
 fn zabbix_face(server: &Server, launch: &Launch, ids: IdRange) -> Result<ZabbixFace, String> {
     http::zabbix_login(server.addr, &launch.admin_password, ids.first).map_err(|e| format!("{e:#}"))
+}
+
+/// The run with the median rate (the lower middle one of an even count), with every
+/// run's rate in the order they ran; errors of all runs count.
+fn median_run(runs: Vec<LoadNumbers>) -> Option<(LoadNumbers, Vec<f64>)> {
+    let rates: Vec<f64> = runs.iter().map(|r| r.rps).collect();
+    let errors: u64 = runs.iter().map(|r| r.errors).sum();
+    let mut sorted = runs;
+    sorted.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+    let samples: Vec<String> = sorted.iter().flat_map(|r| r.samples.clone()).collect();
+    let mid = sorted.len().checked_sub(1)? / 2;
+    let mut median = sorted.swap_remove(mid);
+    (median.errors, median.samples) = (errors, samples);
+    Some((median, rates))
+}
+
+fn note_runs(row: &mut Row, rates: &[f64]) {
+    row.extra.insert("runs_rps".into(), Value::from(rates.to_vec()));
+    let list: Vec<String> = rates.iter().map(|r| thousands(*r)).collect();
+    let note = format!("median of {} runs ({}/s)", rates.len(), list.join(", "));
+    row.result = if row.result.is_empty() { note } else { format!("{}; {note}", row.result) };
 }
 
 fn load_row(n: u64, phase: Phase, label: &str, spec: &LoadSpec, x: &LoadNumbers) -> Row {
@@ -184,4 +223,28 @@ fn load_row(n: u64, phase: Phase, label: &str, spec: &LoadSpec, x: &LoadNumbers)
     }
     row.result = result;
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers(rps: f64, errors: u64) -> LoadNumbers {
+        let samples = (0..errors).map(|i| format!("e{rps}-{i}")).collect();
+        LoadNumbers { rps, errors, samples, ..LoadNumbers::default() }
+    }
+
+    #[test]
+    fn the_median_run_is_reported_with_every_rate() {
+        let (m, rates) = median_run(vec![numbers(300.0, 0), numbers(100.0, 1), numbers(200.0, 0)]).unwrap();
+        assert_eq!((m.rps, m.errors, rates), (200.0, 1, vec![300.0, 100.0, 200.0]));
+        assert_eq!(m.samples, ["e100-0"]);
+        let (m, _) = median_run(vec![numbers(2.0, 0), numbers(1.0, 0)]).unwrap();
+        assert_eq!(m.rps, 1.0, "the lower middle of an even count");
+        assert!(median_run(Vec::new()).is_none());
+        let mut row = Row::new(10, "update-64", "x").with_result(Status::Ok, "a");
+        note_runs(&mut row, &[1500.0, 1200.4]);
+        assert_eq!(row.result, "a; median of 2 runs (1,500, 1,200/s)");
+        assert_eq!(row.extra["runs_rps"], serde_json::json!([1500.0, 1200.4]));
+    }
 }
