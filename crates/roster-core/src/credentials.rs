@@ -107,17 +107,19 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `bytes` random bytes from the OS generator, as lowercase hex.
 pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    OsRng.fill(buf.as_mut_slice());
-    hex::encode(buf)
+    hex_from(OsRng, bytes)
 }
 
 /// `bytes` random bytes from this thread's generator (a CSPRNG seeded from the OS) as
 /// lowercase hex: for identifiers that must not repeat (audit recordsets, event ids),
 /// made on hot paths where a system call per id would show. Secrets use [`random_hex`].
 pub fn unique_hex(bytes: usize) -> String {
+    hex_from(rand::thread_rng(), bytes)
+}
+
+fn hex_from(mut rng: impl Rng, bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    rand::thread_rng().fill(buf.as_mut_slice());
+    rng.fill(buf.as_mut_slice());
     hex::encode(buf)
 }
 

@@ -23,7 +23,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::db::IdRange;
-use super::load::{LoadSpec, Runner};
+use super::load::LoadSpec;
 use super::output::{Row, Status};
 use super::Ctx;
 
@@ -100,13 +100,6 @@ fn http_floor(ctx: &Ctx, dir: &Path) -> Result<Row> {
     let Some(addr) = line.trim().strip_prefix("listening on ") else {
         bail!("the floor server said {line:?}");
     };
-    let runner = Runner {
-        bin: ctx.load_bin.clone(),
-        dir: dir.to_path_buf(),
-        duration: ctx.args.duration,
-        warmup: ctx.args.warmup,
-        timeout: ctx.timeout,
-    };
     let spec = LoadSpec {
         face: "bitrix24",
         scenario: "update",
@@ -117,7 +110,7 @@ fn http_floor(ctx: &Ctx, dir: &Path) -> Result<Row> {
         find: None,
         total: None,
     };
-    let n = runner.run(&spec, "floor", &ctx.abort)?;
+    let n = ctx.runner(dir).run(&spec, "floor", &ctx.abort)?;
     let mut row = Row::new(0, "machine", "HTTP floor (parse and answer)");
     row.connections = Some(64);
     (row.rps, row.p50_ms, row.p99_ms, row.errors) = (Some(n.rps), Some(n.p50_ms), Some(n.p99_ms), n.errors);

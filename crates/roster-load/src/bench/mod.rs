@@ -113,6 +113,17 @@ impl Ctx {
         (Machine::detect(), notes::settings(self))
     }
 
+    /// A runner of load phases with this run's settings, its files in `dir`.
+    pub fn runner(&self, dir: &Path) -> load::Runner {
+        load::Runner {
+            bin: self.load_bin.clone(),
+            dir: dir.to_path_buf(),
+            duration: self.args.duration,
+            warmup: self.args.warmup,
+            timeout: self.timeout,
+        }
+    }
+
     /// Prints a finished row on stderr while the run goes on.
     pub fn progress(&self, row: &Row) {
         let mut text = format!("{} {}", output::thousands(row.users as f64), row.label);

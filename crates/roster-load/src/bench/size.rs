@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::cli::Phase;
 use super::db::{Db, IdRange};
 use super::http::{self, ZabbixFace};
-use super::load::{LoadNumbers, LoadSpec, Runner};
+use super::load::{LoadNumbers, LoadSpec};
 use super::output::{thousands, Row, Status};
 use super::pg::Pg;
 use super::server::{Launch, Server};
@@ -76,13 +76,7 @@ pub fn run_size(ctx: &Ctx, n: u64, rows: &mut Vec<Row>) -> Result<()> {
         let text = format!("{ready_ms:.0} ms (listening after {listen_ms:.0} ms)");
         push(row.with_result(Status::Ok, text));
     }
-    let runner = Runner {
-        bin: ctx.load_bin.clone(),
-        dir: tmp.path().to_path_buf(),
-        duration: ctx.args.duration,
-        warmup: ctx.args.warmup,
-        timeout: ctx.timeout,
-    };
+    let runner = ctx.runner(tmp.path());
     let bitrix = format!("http://{}/rest/1/{}/", server.addr, launch.webhook_code);
     let zabbix_url = format!("http://{}/api_jsonrpc.php", server.addr);
     let mut zabbix: Option<Result<ZabbixFace, String>> = None;
